@@ -1,0 +1,456 @@
+package deploy_test
+
+import (
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"unicode"
+
+	"github.com/awslabs/goformation/v7/cloudformation/serverless"
+
+	"github.com/passreset/passreset/pkg/gateway"
+)
+
+// A resource is something a function may be granted: one table, one index,
+// the SES identity or the HMAC key secret.
+type resource string
+
+const (
+	tokensTable        resource = "tokens table"
+	usersTable         resource = "users table"
+	usersEmailIndex    resource = "users email index"
+	usersUsernameIndex resource = "users username index"
+	sesIdentity        resource = "SES identity"
+	hmacKey            resource = "HMAC key secret"
+)
+
+// permissions is every action each function's code calls, on what. It is
+// both the floor and the ceiling of the function's policy: a change to the
+// code's calls changes this table and the template together. DynamoDB
+// transactions need the item-level action of each part; IAM has no
+// TransactWriteItems action.
+var permissions = map[string]map[resource][]string{
+	"otp-create": {
+		tokensTable:        {"dynamodb:UpdateItem"},
+		usersEmailIndex:    {"dynamodb:Query"},
+		usersUsernameIndex: {"dynamodb:Query"},
+		sesIdentity:        {"ses:SendEmail"},
+		hmacKey:            {"secretsmanager:GetSecretValue"},
+	},
+	"otp-validate": {
+		tokensTable:        {"dynamodb:UpdateItem"},
+		usersEmailIndex:    {"dynamodb:Query"},
+		usersUsernameIndex: {"dynamodb:Query"},
+		usersTable:         {"dynamodb:UpdateItem"},
+		sesIdentity:        {"ses:SendEmail"},
+		hmacKey:            {"secretsmanager:GetSecretValue"},
+	},
+	"link-request": {
+		tokensTable:     {"dynamodb:UpdateItem", "dynamodb:PutItem"},
+		usersEmailIndex: {"dynamodb:Query"},
+		sesIdentity:     {"ses:SendEmail"},
+		hmacKey:         {"secretsmanager:GetSecretValue"},
+	},
+	"password-reset": {
+		tokensTable: {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+		usersTable:  {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		sesIdentity: {"ses:SendEmail"},
+		hmacKey:     {"secretsmanager:GetSecretValue"},
+	},
+}
+
+// arn is how a resource's ARN reads in a variant's processed template.
+func (s *stack) arn(r resource) string {
+	switch r {
+	case tokensTable:
+		return "${TokensTable.Arn}"
+	case usersTable:
+		return s.v.usersTable
+	case usersEmailIndex:
+		return s.v.usersTable + "/index/email-index"
+	case usersUsernameIndex:
+		return s.v.usersTable + "/index/username-index"
+	case sesIdentity:
+		return "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}"
+	case hmacKey:
+		return "${HmacKeySecret}"
+	}
+	panic("unknown resource " + string(r))
+}
+
+// environment is every variable the code reads at cold start.
+var environment = []string{
+	"OTP_LENGTH", "OTP_TTL", "LINK_TTL", "MAX_ATTEMPTS", "MAX_SENDS_PER_HOUR",
+	"MIN_SEND_INTERVAL", "IP_LIMIT", "IP_WINDOW", "REVEAL_UNKNOWN_ACCOUNTS",
+	"MAX_FAILURES_PER_DAY", "MIN_PASSWORD_LENGTH", "PASSWORD_HASH", "RESET_URL",
+	"LOGIN_URL", "MAIL_FROM", "APP_NAME", "TOKENS_TABLE", "USERS_TABLE",
+	"USERS_KEY_ATTRIBUTE", "USERS_EMAIL_INDEX", "USERS_USERNAME_INDEX",
+	"USERS_EMAIL_ATTRIBUTE", "USERS_USERNAME_ATTRIBUTE", "USERS_PASSWORD_ATTRIBUTE",
+	"USERS_SESSION_VERSION_ATTRIBUTE", "USERS_PASSWORD_CHANGED_AT_ATTRIBUTE",
+	"USERS_VERIFIED_ATTRIBUTE", "USERS_ENABLED_ATTRIBUTE", "HMAC_KEY_SECRET_ARN",
+}
+
+const (
+	wantRuntime = "provided.al2023"
+	wantArch    = "arm64"
+	wantHandler = "bootstrap"
+	apiURL      = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+)
+
+// functionDir maps a logical ID to its directory under functions/ by the
+// template's convention: OtpCreateFunction serves functions/otp-create.
+func functionDir(logicalID string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSuffix(logicalID, "Function") {
+		if unicode.IsUpper(r) {
+			if i > 0 {
+				b.WriteByte('-')
+			}
+			r = unicode.ToLower(r)
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// functions are the template's functions by directory name.
+func (s *stack) functions() map[string]*serverless.Function {
+	byDir := map[string]*serverless.Function{}
+	for id, fn := range s.tpl.GetAllServerlessFunctionResources() {
+		byDir[functionDir(id)] = fn
+	}
+	return byDir
+}
+
+// logicalID is the inverse of functionDir, for messages.
+func logicalID(dir string) string {
+	var b strings.Builder
+	for _, part := range strings.Split(dir, "-") {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String() + "Function"
+}
+
+// checkFunctions: one function per directory in gateway.FunctionRoutes, each
+// a custom-runtime arm64 binary named bootstrap, built by the Makefile.
+func checkFunctions(s *stack) []string {
+	var problems []string
+	fns := s.functions()
+	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+		if fns[dir] == nil {
+			problems = append(problems, fmt.Sprintf("function %s (functions/%s) is missing", logicalID(dir), dir))
+		}
+	}
+	g, _ := s.tpl.GetServerlessGlobalFunction()
+	for _, dir := range sortedKeys(fns) {
+		fn, id := fns[dir], logicalID(dir)
+		if _, ok := gateway.FunctionRoutes[dir]; !ok {
+			problems = append(problems, fmt.Sprintf("function %s: functions/%s is not in gateway.FunctionRoutes", id, dir))
+		}
+		runtime, handler, arch := fn.Runtime, fn.Handler, fn.Architectures
+		if g != nil {
+			if runtime == nil {
+				runtime = g.Runtime
+			}
+			if handler == nil {
+				handler = g.Handler
+			}
+			if arch == nil && g.Architectures != nil {
+				arch = *g.Architectures
+			}
+		}
+		if got := deref(runtime); got != wantRuntime {
+			problems = append(problems, fmt.Sprintf("function %s: Runtime %q, want %q", id, got, wantRuntime))
+		}
+		if got := deref(handler); got != wantHandler {
+			problems = append(problems, fmt.Sprintf("function %s: Handler %q, want %q", id, got, wantHandler))
+		}
+		if !slices.Equal(arch, []string{wantArch}) {
+			problems = append(problems, fmt.Sprintf("function %s: Architectures %q, want [%s]", id, arch, wantArch))
+		}
+		if fn.AWSCloudFormationMetadata["BuildMethod"] != "makefile" {
+			problems = append(problems, fmt.Sprintf("function %s: Metadata.BuildMethod %v, want makefile (the Makefile's build-%s)", id, fn.AWSCloudFormationMetadata["BuildMethod"], id))
+		}
+		if fn.CodeUri == nil || deref(fn.CodeUri.String) != "." {
+			problems = append(problems, fmt.Sprintf("function %s: CodeUri is not \".\" (the Makefile builds from the module root)", id))
+		}
+		if fn.Role != nil {
+			problems = append(problems, fmt.Sprintf("function %s: has its own Role, which bypasses the checked Policies", id))
+		}
+	}
+	return problems
+}
+
+// checkRoutes: the (function, route key) pairs wired in the template equal
+// gateway.FunctionRoutes, both as function events and as the API's own
+// integrations, which name each function by its fixed FunctionName.
+func checkRoutes(s *stack) []string {
+	var problems []string
+	want := map[string]string{} // route key -> function dir
+	for dir, keys := range gateway.FunctionRoutes {
+		for _, k := range keys {
+			want[k] = dir
+		}
+	}
+	events := map[string]string{}
+	fns := s.functions()
+	for _, dir := range sortedKeys(fns) {
+		fn, id := fns[dir], logicalID(dir)
+		if got, wantName := deref(fn.FunctionName), "${AWS::StackName}-"+dir; got != wantName {
+			problems = append(problems, fmt.Sprintf("function %s: FunctionName %q, want %q (HttpApi's integrations name it)", id, got, wantName))
+		}
+		for _, name := range sortedKeys(fn.Events) {
+			ev := fn.Events[name]
+			var p *serverless.Function_HttpApiEvent
+			if ev.Properties != nil {
+				p = ev.Properties.HttpApiEvent
+			}
+			if ev.Type != "HttpApi" || p == nil {
+				problems = append(problems, fmt.Sprintf("function %s: event %s is %q, want HttpApi with ApiId, Method, Path", id, name, ev.Type))
+				continue
+			}
+			if got := deref(p.ApiId); got != "${HttpApi}" {
+				problems = append(problems, fmt.Sprintf("function %s: event %s: ApiId %q, want !Ref HttpApi", id, name, got))
+			}
+			key := strings.ToUpper(deref(p.Method)) + " " + deref(p.Path)
+			events[key] = dir
+		}
+	}
+	problems = append(problems, comparePairs("function events", events, want)...)
+
+	api, err := s.tpl.GetServerlessHttpApiWithName("HttpApi")
+	if err != nil {
+		return append(problems, "HttpApi (AWS::Serverless::HttpApi) is missing")
+	}
+	if r := api.DefaultRouteSettings; r == nil || r.ThrottlingBurstLimit == nil || r.ThrottlingRateLimit == nil {
+		problems = append(problems, "HttpApi: DefaultRouteSettings lacks ThrottlingBurstLimit or ThrottlingRateLimit")
+	}
+	integrations := map[string]string{}
+	body, _ := api.DefinitionBody.(map[string]any)
+	paths, _ := body["paths"].(map[string]any)
+	for _, path := range sortedKeys(paths) {
+		methods, _ := paths[path].(map[string]any)
+		for _, method := range sortedKeys(methods) {
+			key := strings.ToUpper(method) + " " + path
+			op, _ := methods[method].(map[string]any)
+			in, _ := op["x-amazon-apigateway-integration"].(map[string]any)
+			u, _ := in["uri"].(string)
+			m := integrationURI.FindStringSubmatch(u)
+			if m == nil {
+				problems = append(problems, fmt.Sprintf("HttpApi route %s: integration uri %q does not name a function by ${AWS::StackName}-<dir>", key, u))
+				continue
+			}
+			integrations[key] = m[1]
+		}
+	}
+	problems = append(problems, comparePairs("HttpApi integrations", integrations, want)...)
+	return problems
+}
+
+// integrationURI is the end of an HttpApi integration uri naming a function
+// by its fixed name; the group is the function's directory.
+var integrationURI = regexp.MustCompile(`:function:\$\{AWS::StackName\}-([a-z-]+)/invocations$`)
+
+func comparePairs(where string, got, want map[string]string) []string {
+	var problems []string
+	for _, key := range sortedKeys(want) {
+		switch dir, ok := got[key]; {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("%s: route %s is missing (gateway.FunctionRoutes gives it to %s)", where, key, logicalID(want[key])))
+		case dir != want[key]:
+			problems = append(problems, fmt.Sprintf("%s: route %s goes to %s, gateway.FunctionRoutes gives it to %s", where, key, logicalID(dir), logicalID(want[key])))
+		}
+	}
+	for _, key := range sortedKeys(got) {
+		if _, ok := want[key]; !ok {
+			problems = append(problems, fmt.Sprintf("%s: route %s of %s is not in gateway.FunctionRoutes", where, key, logicalID(got[key])))
+		}
+	}
+	return problems
+}
+
+// checkTables: the tokens table expires its items and both tables bill on
+// demand; accounts have point-in-time recovery and survive the stack.
+func checkTables(s *stack) []string {
+	var problems []string
+	tokens, err := s.tpl.GetDynamoDBTableWithName("TokensTable")
+	if err != nil {
+		problems = append(problems, "table TokensTable is missing")
+	} else {
+		if got := deref(tokens.BillingMode); got != "PAY_PER_REQUEST" {
+			problems = append(problems, fmt.Sprintf("table TokensTable: BillingMode %q, want PAY_PER_REQUEST", got))
+		}
+		if ttl := tokens.TimeToLiveSpecification; ttl == nil || !ttl.Enabled || deref(ttl.AttributeName) != "expires_at" {
+			problems = append(problems, "table TokensTable: TTL is not enabled on expires_at")
+		}
+		if len(tokens.KeySchema) != 1 || tokens.KeySchema[0].AttributeName != "pk" || tokens.KeySchema[0].KeyType != "HASH" {
+			problems = append(problems, fmt.Sprintf("table TokensTable: KeySchema %+v, want pk HASH only", tokens.KeySchema))
+		}
+		if tokens.SSESpecification == nil || !tokens.SSESpecification.SSEEnabled {
+			problems = append(problems, "table TokensTable: SSE is not enabled")
+		}
+	}
+	users, err := s.tpl.GetDynamoDBTableWithName("UsersTable")
+	if err != nil {
+		return append(problems, "table UsersTable is missing")
+	}
+	if got := deref(users.BillingMode); got != "PAY_PER_REQUEST" {
+		problems = append(problems, fmt.Sprintf("table UsersTable: BillingMode %q, want PAY_PER_REQUEST", got))
+	}
+	if p := users.PointInTimeRecoverySpecification; p == nil || p.PointInTimeRecoveryEnabled == nil || !*p.PointInTimeRecoveryEnabled {
+		problems = append(problems, "table UsersTable: point-in-time recovery is not enabled")
+	}
+	if users.AWSCloudFormationDeletionPolicy != "Retain" || users.AWSCloudFormationUpdateReplacePolicy != "Retain" {
+		problems = append(problems, "table UsersTable: DeletionPolicy and UpdateReplacePolicy must be Retain")
+	}
+	if users.AWSCloudFormationCondition != "CreateUsersTable" {
+		problems = append(problems, fmt.Sprintf("table UsersTable: Condition %q, want CreateUsersTable", users.AWSCloudFormationCondition))
+	}
+	indexes := map[string]string{}
+	for _, gsi := range users.GlobalSecondaryIndexes {
+		if len(gsi.KeySchema) == 1 && gsi.Projection != nil && deref(gsi.Projection.ProjectionType) == "ALL" {
+			indexes[gsi.IndexName] = gsi.KeySchema[0].AttributeName
+		}
+	}
+	for index, attr := range map[string]string{"email-index": "email", "username-index": "username"} {
+		if indexes[index] != attr {
+			problems = append(problems, fmt.Sprintf("table UsersTable: index %s is not HASH %s projecting ALL", index, attr))
+		}
+	}
+	return problems
+}
+
+// checkPolicies: each function's statements grant exactly permissions[dir].
+func checkPolicies(s *stack) []string {
+	var problems []string
+	resources, _ := s.raw["Resources"].(map[string]any)
+	for _, dir := range sortedKeys(s.functions()) {
+		id := logicalID(dir)
+		allowed, ok := permissions[dir]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("function %s: no entry in the test's permissions table", id))
+			continue
+		}
+		want := map[string]bool{} // "action on arn"
+		for r, actions := range allowed {
+			for _, a := range actions {
+				want[a+" on "+s.arn(r)] = true
+			}
+		}
+		res, _ := resources[id].(map[string]any)
+		props, _ := res["Properties"].(map[string]any)
+		got := map[string]bool{}
+		for _, doc := range list(props["Policies"]) {
+			d, ok := doc.(map[string]any)
+			if !ok || d["Statement"] == nil || len(d) > 2 || (len(d) == 2 && d["Version"] == nil) {
+				problems = append(problems, fmt.Sprintf("function %s: policy %v is not an inline statement document (managed policies and SAM policy templates are too broad to check)", id, doc))
+				continue
+			}
+			for _, st := range list(d["Statement"]) {
+				stmt, _ := st.(map[string]any)
+				if stmt["Effect"] == "Deny" {
+					continue
+				}
+				if stmt["Effect"] != "Allow" || stmt["NotAction"] != nil || stmt["NotResource"] != nil {
+					problems = append(problems, fmt.Sprintf("function %s: statement %v must be Effect Allow with Action and Resource", id, stmt))
+					continue
+				}
+				for _, a := range list(stmt["Action"]) {
+					for _, r := range list(stmt["Resource"]) {
+						got[fmt.Sprintf("%v on %v", a, r)] = true
+					}
+				}
+			}
+		}
+		for _, grant := range sortedKeys(got) {
+			if !want[grant] {
+				note := ""
+				if strings.Contains(grant, "*") {
+					note = " (wildcard)"
+				}
+				problems = append(problems, fmt.Sprintf("function %s: grants %s%s, which its code does not need", id, grant, note))
+			}
+		}
+		for _, grant := range sortedKeys(want) {
+			if !got[grant] {
+				problems = append(problems, fmt.Sprintf("function %s: lacks %s", id, grant))
+			}
+		}
+	}
+	return problems
+}
+
+// checkEnvironment: every variable the code reads reaches every function
+// (the function's own Variables over Globals', as SAM merges them), and the
+// ones naming resources name this template's.
+func checkEnvironment(s *stack) []string {
+	var problems []string
+	vars := map[string]string{}
+	if g, _ := s.tpl.GetServerlessGlobalFunction(); g != nil && g.Environment != nil {
+		for k, v := range g.Environment.Variables {
+			vars[k] = v
+		}
+	}
+	wired := map[string]string{
+		"TOKENS_TABLE":         "${TokensTable}",
+		"USERS_TABLE":          s.v.usersName,
+		"HMAC_KEY_SECRET_ARN":  "${HmacKeySecret}",
+		"RESET_URL":            apiURL + "/auth/reset-password/{token}",
+		"USERS_EMAIL_INDEX":    "email-index",
+		"USERS_USERNAME_INDEX": "username-index",
+	}
+	fns := s.functions()
+	for _, dir := range sortedKeys(fns) {
+		env := map[string]string{}
+		for k, v := range vars {
+			env[k] = v
+		}
+		if e := fns[dir].Environment; e != nil {
+			for k, v := range e.Variables {
+				env[k] = v
+			}
+		}
+		for _, name := range environment {
+			v, ok := env[name]
+			switch want, isWired := wired[name]; {
+			case !ok:
+				problems = append(problems, fmt.Sprintf("function %s: environment lacks %s", logicalID(dir), name))
+			case isWired && v != want:
+				problems = append(problems, fmt.Sprintf("function %s: %s is %q, want %q", logicalID(dir), name, v, want))
+			}
+		}
+	}
+	return problems
+}
+
+// checkOutputs: the stack tells its caller where the API is.
+func checkOutputs(s *stack) []string {
+	out, ok := s.tpl.Outputs["ApiUrl"]
+	if !ok {
+		return []string{"output ApiUrl is missing"}
+	}
+	if out.Value != apiURL {
+		return []string{fmt.Sprintf("output ApiUrl is %v, want %s", out.Value, apiURL)}
+	}
+	return nil
+}
+
+// list reads a JSON value that IAM and SAM accept as one item or a list.
+func list(v any) []any {
+	switch v := v.(type) {
+	case nil:
+		return nil
+	case []any:
+		return v
+	default:
+		return []any{v}
+	}
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}

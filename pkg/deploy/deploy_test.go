@@ -1,0 +1,143 @@
+package deploy_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/passreset/passreset/pkg/gateway"
+)
+
+func TestFunctions(t *testing.T)   { runCheck(t, checkFunctions) }
+func TestRoutes(t *testing.T)      { runCheck(t, checkRoutes) }
+func TestTables(t *testing.T)      { runCheck(t, checkTables) }
+func TestPolicies(t *testing.T)    { runCheck(t, checkPolicies) }
+func TestEnvironment(t *testing.T) { runCheck(t, checkEnvironment) }
+func TestOutputs(t *testing.T)     { runCheck(t, checkOutputs) }
+
+// TestFunctionsBuild builds each function's directory the way the Makefile
+// does for Lambda, so a template naming a directory that does not build fails
+// here rather than in sam build.
+func TestFunctionsBuild(t *testing.T) {
+	root := repoRoot(t)
+	if _, err := os.Stat(filepath.Join(root, "functions")); os.IsNotExist(err) {
+		t.Skip("functions/ does not exist yet")
+	}
+	if testing.Short() {
+		t.Skip("cross-compiling four functions; skipped with -short")
+	}
+	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+		t.Run(dir, func(t *testing.T) {
+			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(t.TempDir(), "bootstrap"), "./functions/"+dir)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("function %s: go build ./functions/%s: %v\n%s", logicalID(dir), dir, err, out)
+			}
+		})
+	}
+}
+
+// TestChecksCatchBreakage feeds each check a copy of template.yaml broken in
+// one way, and wants the check to say so: the checks above can be seen to fail.
+func TestChecksCatchBreakage(t *testing.T) {
+	good := string(readTemplate(t))
+	tests := []struct {
+		name     string
+		old, new string
+		check    func(*stack) []string
+		want     string // a substring of one reported problem
+	}{
+		{
+			name:  "TTL disabled",
+			old:   "AttributeName: expires_at\n        Enabled: true",
+			new:   "AttributeName: expires_at\n        Enabled: false",
+			check: checkTables,
+			want:  "table TokensTable: TTL",
+		},
+		{
+			name:  "users table without PITR",
+			old:   "PointInTimeRecoveryEnabled: true",
+			new:   "PointInTimeRecoveryEnabled: false",
+			check: checkTables,
+			want:  "table UsersTable: point-in-time recovery",
+		},
+		{
+			name:  "provisioned tokens table",
+			old:   "  TokensTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST",
+			new:   "  TokensTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PROVISIONED",
+			check: checkTables,
+			want:  "table TokensTable: BillingMode",
+		},
+		{
+			name:  "wildcard action",
+			old:   "Action: [ses:SendEmail]",
+			new:   "Action: [ses:*]",
+			check: checkPolicies,
+			want:  "function OtpCreateFunction: grants ses:* on",
+		},
+		{
+			name:  "users table granted to otp-create",
+			old:   "Action: [dynamodb:UpdateItem]\n              Resource: !GetAtt TokensTable.Arn",
+			new:   "Action: [dynamodb:UpdateItem]\n              Resource: [!GetAtt TokensTable.Arn, !GetAtt UsersTable.Arn]",
+			check: checkPolicies,
+			want:  "function OtpCreateFunction: grants dynamodb:UpdateItem on ${UsersTable.Arn}",
+		},
+		{
+			name:  "managed policy",
+			old:   "      Policies:\n",
+			new:   "      Policies:\n        - AmazonDynamoDBFullAccess\n",
+			check: checkPolicies,
+			want:  "function OtpCreateFunction: policy AmazonDynamoDBFullAccess",
+		},
+		{
+			name:  "route moved",
+			old:   "Path: /generate-otp",
+			new:   "Path: /generate-code",
+			check: checkRoutes,
+			want:  "route POST /generate-code of OtpCreateFunction is not in gateway.FunctionRoutes",
+		},
+		{
+			name:  "old runtime",
+			old:   "Runtime: provided.al2023",
+			new:   "Runtime: provided.al2",
+			check: checkFunctions,
+			want:  "function LinkRequestFunction: Runtime",
+		},
+		{
+			name:  "variable dropped",
+			old:   "        MAX_ATTEMPTS: !Ref MaxAttempts\n",
+			new:   "",
+			check: checkEnvironment,
+			want:  "function PasswordResetFunction: environment lacks MAX_ATTEMPTS",
+		},
+		{
+			name:  "no ApiUrl output",
+			old:   "  ApiUrl:",
+			new:   "  ApiBase:",
+			check: checkOutputs,
+			want:  "output ApiUrl is missing",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if !strings.Contains(good, tt.old) {
+				t.Fatalf("template.yaml no longer contains %q; update this case", tt.old)
+			}
+			broken := strings.Replace(good, tt.old, tt.new, 1)
+			s, err := load([]byte(broken), variants[0])
+			if err != nil {
+				t.Fatalf("load broken template: %v", err)
+			}
+			problems := tt.check(s)
+			for _, p := range problems {
+				if strings.Contains(p, tt.want) {
+					return
+				}
+			}
+			t.Errorf("got problems %q, want one containing %q", problems, tt.want)
+		})
+	}
+}

@@ -1,0 +1,255 @@
+package deploy_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7/cloudformation"
+	"github.com/awslabs/goformation/v7/intrinsics"
+)
+
+// stack is template.yaml as one deployment would see it: intrinsic functions
+// resolved against the parameters of a variant, and the references that only
+// CloudFormation can resolve left as symbols (see symbolic).
+type stack struct {
+	tpl *cloudformation.Template
+	// raw is the same processed template as plain JSON values, for the parts
+	// goformation's types lose: a Policies list holding a managed-policy name
+	// or a SAM policy template decodes into empty statement documents there.
+	raw map[string]any
+	v   variant
+}
+
+// A variant is one way to deploy the template: the parameters it sets and
+// the ARN the users table then has, as symbolic spells it.
+type variant struct {
+	name       string
+	params     map[string]any
+	usersTable string // ARN of the users table
+	usersName  string // USERS_TABLE
+}
+
+var variants = []variant{
+	{
+		name:       "new users table",
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
+	},
+	{
+		name:       "existing users table",
+		params:     map[string]any{"ExistingUsersTableName": "accounts"},
+		usersTable: "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/accounts",
+		usersName:  "accounts",
+	},
+}
+
+// repoRoot is the module root: this package lives in pkg/deploy.
+func repoRoot(t *testing.T) string {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Fatalf("module root not found from %s: %v", root, err)
+	}
+	return root
+}
+
+func readTemplate(t *testing.T) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(repoRoot(t), "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// load parses a template the way goformation.ParseYAMLWithOptions does
+// (process the intrinsics, then decode into cloudformation.Template), keeping
+// the processed JSON for raw as well.
+func load(data []byte, v variant) (*stack, error) {
+	processed, err := intrinsics.ProcessYAML(data, &intrinsics.ProcessorOptions{
+		IntrinsicHandlerOverrides: symbolic,
+		ParameterOverrides:        v.params,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("process intrinsics: %w", err)
+	}
+	s := &stack{tpl: &cloudformation.Template{}, v: v}
+	if err := json.Unmarshal(processed, s.tpl); err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
+	if err := json.Unmarshal(processed, &s.raw); err != nil {
+		return nil, fmt.Errorf("decode template: %w", err)
+	}
+	return s, nil
+}
+
+// symbolic replaces goformation's default handlers for the intrinsics whose
+// value only CloudFormation knows. The defaults turn !GetAtt into null and
+// strip unknown ${...} from !Sub, so the tokens table's ARN and the users
+// table's would both read "arn:aws:dynamodb:us-east-1:123456789012:table/"
+// and a policy could not be told apart from another. Here a reference to a
+// resource or a pseudo parameter stays a symbol spelled as in !Sub
+// ("${TokensTable.Arn}", "${AWS::Region}"), a parameter becomes its default
+// (or the variant's value), and !If is decided from the template's
+// conditions, so each variant sees the branch CloudFormation would take.
+var symbolic = map[string]intrinsics.IntrinsicHandler{
+	"Ref":        refSymbol,
+	"Fn::GetAtt": getAttSymbol,
+	"Fn::Sub":    subSymbol,
+	"Fn::If":     ifSymbol,
+}
+
+func refSymbol(_ string, input any, template any) any {
+	name, ok := input.(string)
+	if !ok {
+		return nil
+	}
+	if name == "AWS::NoValue" {
+		return nil
+	}
+	if v, ok := parameterValue(template, name); ok {
+		return v
+	}
+	return "${" + name + "}"
+}
+
+func getAttSymbol(_ string, input any, _ any) any {
+	switch in := input.(type) {
+	case string:
+		return "${" + in + "}"
+	case []any:
+		parts := make([]string, len(in))
+		for i, p := range in {
+			parts[i] = fmt.Sprint(p)
+		}
+		return "${" + strings.Join(parts, ".") + "}"
+	}
+	return nil
+}
+
+var subVariable = regexp.MustCompile(`\$\{([^}!][^}]*)\}`)
+
+func subSymbol(_ string, input any, template any) any {
+	var (
+		text string
+		vars map[string]any
+	)
+	switch in := input.(type) {
+	case string:
+		text = in
+	case []any:
+		if len(in) != 2 {
+			return nil
+		}
+		text, _ = in[0].(string)
+		vars, _ = in[1].(map[string]any)
+	default:
+		return nil
+	}
+	return subVariable.ReplaceAllStringFunc(text, func(m string) string {
+		name := m[2 : len(m)-1]
+		if v, ok := vars[name]; ok && v != nil {
+			return fmt.Sprint(v)
+		}
+		if v, ok := parameterValue(template, name); ok {
+			return fmt.Sprint(v)
+		}
+		return m
+	})
+}
+
+func ifSymbol(_ string, input any, template any) any {
+	in, ok := input.([]any)
+	if !ok || len(in) != 3 {
+		return nil
+	}
+	name, _ := in[0].(string)
+	holds, ok := conditionHolds(template, name)
+	if !ok {
+		return nil
+	}
+	if holds {
+		return in[1]
+	}
+	return in[2]
+}
+
+// parameterValue is a parameter's default, which ProcessorOptions'
+// ParameterOverrides has already replaced by the variant's value.
+func parameterValue(template any, name string) (any, bool) {
+	tpl, _ := template.(map[string]any)
+	params, _ := tpl["Parameters"].(map[string]any)
+	param, ok := params[name].(map[string]any)
+	if !ok {
+		return nil, false
+	}
+	v, ok := param["Default"]
+	return v, ok
+}
+
+// conditionHolds evaluates a named condition with goformation's own
+// Fn::Equals, Fn::Not, Fn::And and Fn::Or, over the template's parameters.
+func conditionHolds(template any, name string) (bool, bool) {
+	tpl, _ := template.(map[string]any)
+	conds, _ := tpl["Conditions"].(map[string]any)
+	expr, ok := conds[name]
+	if !ok {
+		return false, false
+	}
+	doc, err := json.Marshal(map[string]any{"Parameters": tpl["Parameters"], "Value": expr})
+	if err != nil {
+		return false, false
+	}
+	out, err := intrinsics.ProcessJSON(doc, nil)
+	if err != nil {
+		return false, false
+	}
+	var res struct{ Value *bool }
+	if err := json.Unmarshal(out, &res); err != nil || res.Value == nil {
+		return false, false
+	}
+	return *res.Value, true
+}
+
+// loadVariants loads the real template once per variant.
+func loadVariants(t *testing.T) []*stack {
+	t.Helper()
+	data := readTemplate(t)
+	var stacks []*stack
+	for _, v := range variants {
+		s, err := load(data, v)
+		if err != nil {
+			t.Fatalf("template.yaml (%s): %v", v.name, err)
+		}
+		stacks = append(stacks, s)
+	}
+	return stacks
+}
+
+// runCheck reports every problem a check finds in every variant.
+func runCheck(t *testing.T, check func(*stack) []string) {
+	t.Helper()
+	for _, s := range loadVariants(t) {
+		for _, p := range check(s) {
+			t.Errorf("%s: %s", s.v.name, p)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
