@@ -1,0 +1,22 @@
+// Command otp-create is the otp-create Lambda function: it serves the routes
+// gateway.FunctionRoutes["otp-create"] names.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/passreset/passreset/pkg/app"
+)
+
+func main() {
+	handler, err := app.FunctionHandler(context.Background(), "otp-create", os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "otp-create: %v\n", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler.Handle)
+}

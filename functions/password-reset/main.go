@@ -1,0 +1,22 @@
+// Command password-reset is the password-reset Lambda function: it serves the routes
+// gateway.FunctionRoutes["password-reset"] names.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/passreset/passreset/pkg/app"
+)
+
+func main() {
+	handler, err := app.FunctionHandler(context.Background(), "password-reset", os.Getenv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "password-reset: %v\n", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler.Handle)
+}

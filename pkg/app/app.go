@@ -1,0 +1,113 @@
+// Package app builds the service from its configuration: the AWS clients,
+// the store, the mailer, the keys and the flows. The four Lambda mains, the
+// development server and the CLI all build it here, so they cannot drift.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/passreset/passreset/pkg/config"
+	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/keyring"
+	"github.com/passreset/passreset/pkg/password"
+	"github.com/passreset/passreset/pkg/reset"
+	"github.com/passreset/passreset/pkg/ses"
+)
+
+// Clients are the AWS clients the service uses.
+type Clients struct {
+	DynamoDB *dynamodb.Client
+	SES      *sesv2.Client
+	Secrets  *secretsmanager.Client
+}
+
+// NewClients builds the clients from the SDK's default configuration chain
+// (environment, shared files, the Lambda role). It makes no network call;
+// AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SESV2 point them at local
+// emulators.
+func NewClients(ctx context.Context) (Clients, error) {
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	return ClientsFrom(cfg), nil
+}
+
+// ClientsFrom builds the clients from an AWS configuration.
+func ClientsFrom(cfg aws.Config) Clients {
+	return Clients{
+		DynamoDB: dynamodb.NewFromConfig(cfg),
+		SES:      sesv2.NewFromConfig(cfg),
+		Secrets:  secretsmanager.NewFromConfig(cfg),
+	}
+}
+
+// Service is the wired service and the store under it.
+type Service struct {
+	Flows *reset.Service
+	Store *dynamo.Store
+}
+
+// NewService wires the flows over the clients.
+func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error) {
+	var keys reset.Keys
+	if cfg.HMACKeySecretARN != "" {
+		keys = keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
+	} else {
+		ring, err := keyring.Static(cfg.HMACKeyID, cfg.HMACKey)
+		if err != nil {
+			return Service{}, fmt.Errorf("HMAC_KEY: %w", err)
+		}
+		keys = ring
+	}
+	hasher, err := password.NewHasher(cfg.Password.Algorithm)
+	if err != nil {
+		return Service{}, fmt.Errorf("PASSWORD_HASH: %w", err)
+	}
+	store := dynamo.New(c.DynamoDB, cfg.TokensTable, cfg.Users)
+	flows := reset.New(reset.Deps{
+		Store:  store,
+		Mailer: ses.New(c.SES, cfg.Mail),
+		Keys:   keys,
+		Hasher: hasher,
+		Policy: cfg.Password,
+		Log:    log,
+	}, cfg.Reset)
+	return Service{Flows: flows, Store: store}, nil
+}
+
+// Logger is the JSON logger every function writes to standard output,
+// where Lambda sends it to CloudWatch Logs.
+func Logger() *slog.Logger {
+	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
+}
+
+// FunctionHandler reads the configuration through getenv, builds the
+// clients and the service, and returns the handler of the named function.
+// It is all a Lambda main does at cold start.
+func FunctionHandler(ctx context.Context, function string, getenv func(string) string) (*gateway.Handler, error) {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := NewClients(ctx)
+	if err != nil {
+		return nil, err
+	}
+	log := Logger().With("function", function)
+	svc, err := NewService(cfg, clients, log)
+	if err != nil {
+		return nil, err
+	}
+	return gateway.ForFunction(function, svc.Flows, log)
+}

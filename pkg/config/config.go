@@ -1,0 +1,243 @@
+// Package config reads the service's settings from the environment once,
+// at cold start, into a typed Config. A bad value stops the start with one
+// message that names the variable; nothing reads the environment later.
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/password"
+	"github.com/passreset/passreset/pkg/reset"
+	"github.com/passreset/passreset/pkg/ses"
+)
+
+// Config is every setting of the service.
+type Config struct {
+	Reset    reset.Settings
+	Password password.Policy
+	Mail     ses.Settings
+
+	TokensTable string
+	Users       dynamo.UsersTable
+
+	// HMACKeySecretARN names the Secrets Manager secret holding the code
+	// key (deployed). Without it, HMACKey and HMACKeyID (local) are used.
+	HMACKeySecretARN string
+	HMACKey          []byte
+	HMACKeyID        string
+
+	// LoginURL is where the reset page sends the user afterwards.
+	LoginURL string
+}
+
+// Variables lists every environment variable Load reads, with its default
+// ("" for none), for the template test and the README.
+var Variables = []struct{ Name, Default string }{
+	{"OTP_LENGTH", "6"},
+	{"OTP_TTL", "10m"},
+	{"LINK_TTL", "60m"},
+	{"MAX_ATTEMPTS", "5"},
+	{"MAX_SENDS_PER_HOUR", "3"},
+	{"MIN_SEND_INTERVAL", "60s"},
+	{"IP_LIMIT", "30"},
+	{"IP_WINDOW", "5m"},
+	{"REVEAL_UNKNOWN_ACCOUNTS", "false"},
+	{"MAX_FAILURES_PER_DAY", "20"},
+	{"MIN_PASSWORD_LENGTH", "8"},
+	{"PASSWORD_HASH", "argon2id"},
+	{"RESET_URL", ""},
+	{"LOGIN_URL", ""},
+	{"MAIL_FROM", ""},
+	{"APP_NAME", "passreset"},
+	{"SES_CONFIGURATION_SET", ""},
+	{"TOKENS_TABLE", ""},
+	{"USERS_TABLE", ""},
+	{"USERS_KEY_ATTRIBUTE", "user_id"},
+	{"USERS_EMAIL_INDEX", "email-index"},
+	{"USERS_USERNAME_INDEX", "username-index"},
+	{"USERS_EMAIL_ATTRIBUTE", "email"},
+	{"USERS_USERNAME_ATTRIBUTE", "username"},
+	{"USERS_PASSWORD_ATTRIBUTE", "password_hash"},
+	{"USERS_SESSION_VERSION_ATTRIBUTE", "session_version"},
+	{"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE", "password_changed_at"},
+	{"USERS_VERIFIED_ATTRIBUTE", "verified"},
+	{"USERS_ENABLED_ATTRIBUTE", "enabled"},
+	{"HMAC_KEY_SECRET_ARN", ""},
+	{"HMAC_KEY", ""},
+	{"HMAC_KEY_ID", "local"},
+}
+
+// Load reads the configuration through getenv (os.Getenv in a main). It
+// returns every bad variable at once, each named.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	var c Config
+	c.Reset = reset.Settings{
+		OTPLength:             r.integer("OTP_LENGTH", 4, 10),
+		OTPTTL:                r.duration("OTP_TTL", time.Minute, 24*time.Hour),
+		LinkTTL:               r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		MaxAttempts:           r.integer("MAX_ATTEMPTS", 1, 100),
+		MaxSendsPerHour:       r.integer("MAX_SENDS_PER_HOUR", 1, 1000),
+		MinSendInterval:       r.duration("MIN_SEND_INTERVAL", 0, time.Hour),
+		IPLimit:               r.integer("IP_LIMIT", 1, 1_000_000),
+		IPWindow:              r.duration("IP_WINDOW", time.Second, 24*time.Hour),
+		MaxFailuresPerDay:     r.integer("MAX_FAILURES_PER_DAY", 1, 10_000),
+		RevealUnknownAccounts: r.boolean("REVEAL_UNKNOWN_ACCOUNTS"),
+		ResetURL:              r.url("RESET_URL"),
+	}
+	c.Password = password.Policy{
+		MinLength: r.integer("MIN_PASSWORD_LENGTH", 8, 128),
+		MaxLength: 128,
+		Algorithm: r.algorithm("PASSWORD_HASH"),
+	}
+	c.Mail = ses.Settings{
+		From:             r.required("MAIL_FROM"),
+		AppName:          r.text("APP_NAME"),
+		ConfigurationSet: r.text("SES_CONFIGURATION_SET"),
+	}
+	c.LoginURL = r.optionalURL("LOGIN_URL")
+	c.TokensTable = r.required("TOKENS_TABLE")
+	c.Users = dynamo.UsersTable{
+		Name:                       r.required("USERS_TABLE"),
+		KeyAttribute:               r.required("USERS_KEY_ATTRIBUTE"),
+		EmailIndex:                 r.text("USERS_EMAIL_INDEX"),
+		UsernameIndex:              r.text("USERS_USERNAME_INDEX"),
+		EmailAttribute:             r.required("USERS_EMAIL_ATTRIBUTE"),
+		UsernameAttribute:          r.text("USERS_USERNAME_ATTRIBUTE"),
+		PasswordAttribute:          r.required("USERS_PASSWORD_ATTRIBUTE"),
+		SessionVersionAttribute:    r.required("USERS_SESSION_VERSION_ATTRIBUTE"),
+		PasswordChangedAtAttribute: r.required("USERS_PASSWORD_CHANGED_AT_ATTRIBUTE"),
+		VerifiedAttribute:          r.text("USERS_VERIFIED_ATTRIBUTE"),
+		EnabledAttribute:           r.text("USERS_ENABLED_ATTRIBUTE"),
+	}
+	if c.Users.EmailIndex == "" && c.Users.EmailAttribute != c.Users.KeyAttribute {
+		r.fail("USERS_EMAIL_INDEX", "is empty, so the email must be the table's key, but USERS_EMAIL_ATTRIBUTE differs from USERS_KEY_ATTRIBUTE")
+	}
+	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
+	c.HMACKeyID = r.text("HMAC_KEY_ID")
+	if c.HMACKeySecretARN == "" {
+		c.HMACKey = r.hexKey("HMAC_KEY")
+	}
+	return c, r.err()
+}
+
+// reader collects every problem instead of stopping at the first.
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) fail(name, problem string) {
+	r.errs = append(r.errs, fmt.Errorf("%s %s", name, problem))
+}
+
+func (r *reader) err() error {
+	if len(r.errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("configuration: %w", errors.Join(r.errs...))
+}
+
+// text is the variable's value, or its default.
+func (r *reader) text(name string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	for _, v := range Variables {
+		if v.Name == name {
+			return v.Default
+		}
+	}
+	return ""
+}
+
+func (r *reader) required(name string) string {
+	v := r.text(name)
+	if v == "" {
+		r.fail(name, "is required")
+	}
+	return v
+}
+
+func (r *reader) integer(name string, lo, hi int) int {
+	v := r.text(name)
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		r.fail(name, fmt.Sprintf("is %q; want a whole number from %d to %d", v, lo, hi))
+	}
+	return n
+}
+
+func (r *reader) duration(name string, lo, hi time.Duration) time.Duration {
+	v := r.text(name)
+	d, err := time.ParseDuration(v)
+	if err != nil || d < lo || d > hi {
+		r.fail(name, fmt.Sprintf("is %q; want a duration such as 10m or 60s, from %s to %s", v, lo, hi))
+	}
+	return d
+}
+
+func (r *reader) boolean(name string) bool {
+	v := r.text(name)
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.fail(name, fmt.Sprintf("is %q; want true or false", v))
+	}
+	return b
+}
+
+func (r *reader) algorithm(name string) password.Algorithm {
+	switch v := password.Algorithm(r.text(name)); v {
+	case password.Argon2id, password.Bcrypt:
+		return v
+	default:
+		r.fail(name, fmt.Sprintf("is %q; want argon2id or bcrypt", v))
+		return ""
+	}
+}
+
+// url requires an absolute http(s) URL: the reset link is built from it
+// and nothing else.
+func (r *reader) url(name string) string {
+	v := r.required(name)
+	if v != "" {
+		r.checkURL(name, v)
+	}
+	return v
+}
+
+func (r *reader) optionalURL(name string) string {
+	v := r.text(name)
+	if v != "" {
+		r.checkURL(name, v)
+	}
+	return v
+}
+
+func (r *reader) checkURL(name, v string) {
+	u, err := url.Parse(strings.ReplaceAll(v, "{token}", "token"))
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.fail(name, fmt.Sprintf("is %q; want an absolute http or https URL", v))
+	}
+}
+
+// hexKey reads a hex-encoded key, never echoing it in an error.
+func (r *reader) hexKey(name string) []byte {
+	v := r.text(name)
+	if v == "" {
+		r.fail(name, "is required when HMAC_KEY_SECRET_ARN is not set (64 hex digits; e.g. from openssl rand -hex 32)")
+		return nil
+	}
+	k, err := hex.DecodeString(v)
+	if err != nil || len(k) < 32 {
+		r.fail(name, "must be at least 64 hex digits (32 bytes)")
+	}
+	return k
+}

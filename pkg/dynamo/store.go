@@ -1,0 +1,120 @@
+// Package dynamo is the reset flows' store on DynamoDB: accounts in the
+// users table, and codes, links and counters in the tokens table.
+//
+// Every limit is enforced by a condition expression, never by a read
+// followed by a write, so it holds under any concurrency; every condition
+// compares expiry times itself, because TTL deletes items lazily (hours to
+// days late). ConditionalCheckFailedException and TransactionCanceledException
+// become the sentinels of package reset here; nothing above sees SDK types.
+package dynamo
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// API is the part of the DynamoDB client the store calls.
+type API interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// UsersTable names the users table and the attributes the store reads and
+// writes, so that a team's existing table works without a migration.
+type UsersTable struct {
+	Name string
+	// KeyAttribute is the table's partition key (a string).
+	KeyAttribute string
+	// EmailIndex is a global secondary index keyed on EmailAttribute; empty
+	// when EmailAttribute is the table's key.
+	EmailIndex string
+	// UsernameIndex is a global secondary index keyed on UsernameAttribute;
+	// empty when accounts have no user names.
+	UsernameIndex string
+
+	EmailAttribute             string // holds the lower-cased address
+	UsernameAttribute          string
+	PasswordAttribute          string // argon2id PHC or bcrypt string
+	SessionVersionAttribute    string // a number; bumped by every password change
+	PasswordChangedAtAttribute string // RFC 3339, UTC
+	VerifiedAttribute          string // empty: every account counts as verified
+	EnabledAttribute           string // empty: every account counts as enabled
+}
+
+// DefaultUsersTable is the layout of the users table template.yaml creates.
+func DefaultUsersTable(name string) UsersTable {
+	return UsersTable{
+		Name:                       name,
+		KeyAttribute:               "user_id",
+		EmailIndex:                 "email-index",
+		UsernameIndex:              "username-index",
+		EmailAttribute:             "email",
+		UsernameAttribute:          "username",
+		PasswordAttribute:          "password_hash",
+		SessionVersionAttribute:    "session_version",
+		PasswordChangedAtAttribute: "password_changed_at",
+		VerifiedAttribute:          "verified",
+		EnabledAttribute:           "enabled",
+	}
+}
+
+// Store implements reset.Store.
+type Store struct {
+	db     API
+	tokens string
+	users  UsersTable
+}
+
+var _ reset.Store = (*Store)(nil)
+
+// New returns a Store over db with the given tokens table and users table.
+func New(db API, tokensTable string, users UsersTable) *Store {
+	return &Store{db: db, tokens: tokensTable, users: users}
+}
+
+// Attributes of the tokens table. Times are Unix seconds.
+const (
+	attrPK        = "pk"
+	attrExpiresAt = "expires_at" // the table's TTL attribute
+
+	// per-IP counters ("ip#<purpose>#<ip>")
+	attrWindowStart = "window_start"
+	attrCount       = "n"
+
+	// per-account state ("acct#<subject>")
+	attrSendWindowStart = "send_window_start"
+	attrSends           = "sends"
+	attrLastSentAt      = "last_sent_at"
+	attrFailWindowStart = "fail_window_start"
+	attrFailures        = "failures"
+	attrCodeID          = "code_id"
+	attrCodeHash        = "code_hash"
+	attrCodeKeyID       = "code_kid"
+	attrCodeExpiresAt   = "code_expires_at"
+	attrAttempts        = "attempts"
+	attrCodeSV          = "code_sv"
+	attrAccountID       = "account_id"
+	attrDevice          = "device"
+	attrLinkHash        = "link_hash"
+
+	// links ("link#<sha256>"), which expire by attrExpiresAt itself
+	attrSubject = "subject"
+	attrLinkSV  = "sv"
+)
+
+// stateLifetime is how long an account's state item must outlive its last
+// write: the longest window it holds, the daily failure budget.
+const stateLifetime = 25 * time.Hour
+
+func ipKey(purpose, ip string) string  { return "ip#" + purpose + "#" + ip }
+func stateKey(subject string) string   { return "acct#" + subject }
+func linkKey(h reset.TokenHash) string { return "link#" + string(h) }
+
+func unix(t time.Time) int64 { return t.Unix() }

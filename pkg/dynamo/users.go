@@ -1,0 +1,100 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// errAmbiguous is two accounts answering to one email or user name: a
+// broken users table, which must not pick one of them to reset.
+var errAmbiguous = errors.New("more than one account has it")
+
+// AccountByEmail finds the account whose email attribute is email (already
+// lower-cased): reset.ErrUnknownAccount when there is none.
+func (s *Store) AccountByEmail(ctx context.Context, email string) (reset.Account, error) {
+	if s.users.EmailIndex == "" {
+		return s.getAccount(ctx, email, false)
+	}
+	return s.queryAccount(ctx, s.users.EmailIndex, s.users.EmailAttribute, email)
+}
+
+// AccountByUsername finds the account by user name: reset.ErrUnknownAccount
+// when there is none or the table has no user-name index.
+func (s *Store) AccountByUsername(ctx context.Context, username string) (reset.Account, error) {
+	if s.users.UsernameIndex == "" {
+		return reset.Account{}, reset.ErrUnknownAccount
+	}
+	return s.queryAccount(ctx, s.users.UsernameIndex, s.users.UsernameAttribute, username)
+}
+
+// AccountByID reads the account by its key, strongly consistent.
+func (s *Store) AccountByID(ctx context.Context, id string) (reset.Account, error) {
+	return s.getAccount(ctx, id, true)
+}
+
+func (s *Store) getAccount(ctx context.Context, key string, consistent bool) (reset.Account, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName:      aws.String(s.users.Name),
+		Key:            map[string]types.AttributeValue{s.users.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
+		ConsistentRead: aws.Bool(consistent),
+	})
+	if err != nil {
+		return reset.Account{}, fmt.Errorf("get account: %w", err)
+	}
+	if len(out.Item) == 0 {
+		return reset.Account{}, reset.ErrUnknownAccount
+	}
+	return s.account(out.Item), nil
+}
+
+func (s *Store) queryAccount(ctx context.Context, index, attr, value string) (reset.Account, error) {
+	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
+		TableName:                 aws.String(s.users.Name),
+		IndexName:                 aws.String(index),
+		KeyConditionExpression:    aws.String("#k = :v"),
+		ExpressionAttributeNames:  map[string]string{"#k": attr},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
+		Limit:                     aws.Int32(2),
+	})
+	if err != nil {
+		return reset.Account{}, fmt.Errorf("query %s: %w", index, err)
+	}
+	switch len(out.Items) {
+	case 0:
+		return reset.Account{}, reset.ErrUnknownAccount
+	case 1:
+		return s.account(out.Items[0]), nil
+	default:
+		return reset.Account{}, fmt.Errorf("query %s: %w", index, errAmbiguous)
+	}
+}
+
+func (s *Store) account(raw map[string]types.AttributeValue) reset.Account {
+	it, t := item(raw), s.users
+	sv, _ := it.num(t.SessionVersionAttribute)
+	active := true
+	if t.VerifiedAttribute != "" {
+		verified, _ := it.flag(t.VerifiedAttribute)
+		active = verified
+	}
+	if t.EnabledAttribute != "" {
+		if enabled, present := it.flag(t.EnabledAttribute); present && !enabled {
+			active = false
+		}
+	}
+	return reset.Account{
+		ID:             it.str(t.KeyAttribute),
+		Email:          it.str(t.EmailAttribute),
+		Username:       it.str(t.UsernameAttribute),
+		PasswordHash:   it.str(t.PasswordAttribute),
+		SessionVersion: sv,
+		Active:         active,
+	}
+}

@@ -1,0 +1,303 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/passreset/passreset/pkg/password"
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// This file is the one place where outcomes become HTTP: for each route,
+// which status and message each outcome gets, and how its family shapes the
+// body. Anything a table does not name is that route's 500, with its fixed
+// body; the detail goes to the log, never to the client.
+
+// Decoding outcomes, beside the flows' own in package reset.
+var (
+	errBadBody       = errors.New("invalid request body")
+	errBadAction     = errors.New("invalid action")
+	errNoName        = errors.New("neither userName nor userEmail")
+	errNoOTP         = errors.New("no otp")
+	errNoNewPassword = errors.New("no new password")
+	errPanic         = errors.New("panic")
+)
+
+// answer is a status and message.
+type answer struct {
+	status  int
+	message string
+}
+
+// rule gives the answer for an outcome.
+type rule struct {
+	outcome error
+	answer
+}
+
+// table answers one route (or one action of a route).
+type table struct {
+	routes  []string // the route keys it answers, for documentation and tests
+	family  family
+	ok      answer
+	invalid answer // the family's "invalid body": wrong JSON, types, fields
+	failed  answer // any outcome not named below: a failed dependency
+	rules   []rule
+}
+
+// family shapes a body from an answer.
+type family func(a answer) any
+
+// Family N (seeds 001, 002): {"success", "message"}.
+func familyN(a answer) any {
+	return struct {
+		Success bool   `json:"success"`
+		Message string `json:"message"`
+	}{a.status < 300, a.message}
+}
+
+// Family L (seed 003): {"message"} on success, {"error"} otherwise.
+func familyL(a answer) any {
+	if a.status < 300 {
+		return struct {
+			Message string `json:"message"`
+		}{a.message}
+	}
+	return struct {
+		Error string `json:"error"`
+	}{a.message}
+}
+
+// Family 0 (seed 000): {"message"}.
+func family0(a answer) any {
+	return struct {
+		Message string `json:"message"`
+	}{a.message}
+}
+
+// Family E (seed 004): {"message", "status"}, the status mirroring HTTP's.
+func familyE(a answer) any {
+	return struct {
+		Message string `json:"message"`
+		Status  int    `json:"status"`
+	}{a.message, a.status}
+}
+
+const (
+	msgInvalidOTP     = "Invalid or expired OTP."
+	msgOTPAttempts    = "Too many attempts. Please request a new OTP."
+	msgNoOTP          = "No OTP found. Please request a new OTP."
+	msgNInvalidBody   = "Invalid request body."
+	msgNEmailNotFound = "Email not found."
+	msgLInvalidToken  = "Invalid or expired token"
+	msgLTooMany       = "Too many requests"
+	msgLInvalidBody   = "Invalid request body"
+	msgLFailed        = "Request failed"
+	msgLNoUser        = "No user found"
+	msg0TooMany       = "Too many requests"
+	msg0Failed        = "Something went wrong. Please try again."
+	msg0InvalidOTP    = "Invalid OTP"
+	msgENoName        = "Either userName or userEmail must be provided!"
+	msgELimit         = "OTP request limit exceeded. Please try again later."
+	msgEFailed        = "An unexpected error occurred. Please try again later."
+	msgEInvalidEmail  = "Invalid Email!"
+	msgEInvalidName   = "Invalid userName!"
+	msgENotVerified   = "Please Validate Your Details."
+)
+
+var (
+	otpCreate = table{
+		routes: []string{"POST /auth/otp"}, family: familyN,
+		ok:      answer{200, "Successfully sent OTP."},
+		invalid: answer{400, msgNInvalidBody},
+		failed:  answer{500, "Something went wrong. Could not send OTP. Please try again."},
+		rules: []rule{
+			{errBadAction, answer{400, "Invalid action."}},
+			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
+			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrRateLimited, answer{429, "Too many OTP requests. Please try again later."}},
+		},
+	}
+	otpValidate = table{
+		routes: []string{"POST /auth/otp"}, family: familyN,
+		ok:      answer{200, "Successfully validated OTP and reset password."},
+		invalid: answer{400, msgNInvalidBody},
+		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
+		rules: []rule{
+			{errBadAction, answer{400, "Invalid action."}},
+			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
+			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
+			{reset.ErrExpired, answer{400, msgInvalidOTP}},
+			{reset.ErrNoCode, answer{400, msgInvalidOTP}},
+			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
+			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
+		},
+	}
+	emailReset = table{
+		routes: []string{"POST /{email}/reset-password"}, family: familyN,
+		ok:      answer{200, "Successfully validated OTP and reset password."},
+		invalid: answer{400, msgNInvalidBody},
+		failed:  answer{500, "Something went wrong. Could not reset password. Please try again."},
+		rules: []rule{
+			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
+			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
+			{reset.ErrExpired, answer{404, msgInvalidOTP}},
+			{reset.ErrNoCode, answer{404, msgNoOTP}},
+			{reset.ErrUnknownAccount, answer{404, msgNoOTP}},
+			{reset.ErrInactiveAccount, answer{404, msgNoOTP}},
+			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
+			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
+		},
+	}
+	linkRequest = table{
+		routes: []string{"POST /auth/request-reset-password"}, family: familyL,
+		ok:      answer{200, "Reset link sent"},
+		invalid: answer{400, msgLInvalidBody},
+		failed:  answer{500, msgLFailed},
+		rules: []rule{
+			{reset.ErrInvalidEmail, answer{400, msgLInvalidBody}},
+			{reset.ErrUnknownAccount, answer{404, msgLNoUser}},
+			{reset.ErrInactiveAccount, answer{404, msgLNoUser}},
+			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+		},
+	}
+	linkReset = table{
+		routes: []string{"POST /auth/reset-password", "POST /auth/reset-password/{token}"}, family: familyL,
+		ok:      answer{200, "Password has been reset"},
+		invalid: answer{400, msgLInvalidBody},
+		failed:  answer{500, msgLFailed},
+		rules: []rule{
+			{reset.ErrInvalidToken, answer{400, msgLInvalidToken}},
+			{reset.ErrExpired, answer{400, msgLInvalidToken}},
+			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+		},
+	}
+	generate = table{
+		routes: []string{"POST /generate-otp"}, family: family0,
+		ok:      answer{200, "OTP generated and sent"},
+		invalid: answer{400, "Email is required"},
+		failed:  answer{500, msg0Failed},
+		rules: []rule{
+			{reset.ErrInvalidEmail, answer{400, "Email is required"}},
+			{reset.ErrUnknownAccount, answer{404, "Email not found"}},
+			{reset.ErrInactiveAccount, answer{404, "Email not found"}},
+			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+		},
+	}
+	seedReset = table{
+		routes: []string{"POST /reset-password"}, family: family0,
+		ok:      answer{200, "Password has been reset successfully"},
+		invalid: answer{400, "Email, OTP, and new password are required"},
+		failed:  answer{500, msg0Failed},
+		rules: []rule{
+			{reset.ErrInvalidEmail, answer{400, "Email, OTP, and new password are required"}},
+			{reset.ErrInvalidCode, answer{401, msg0InvalidOTP}},
+			{reset.ErrExpired, answer{401, msg0InvalidOTP}},
+			{reset.ErrNoCode, answer{401, msg0InvalidOTP}},
+			{reset.ErrUnknownAccount, answer{401, msg0InvalidOTP}},
+			{reset.ErrInactiveAccount, answer{401, msg0InvalidOTP}},
+			{reset.ErrTooManyAttempts, answer{429, msg0TooMany}},
+			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+		},
+	}
+	armorRequest = table{
+		routes: []string{"POST /auth/forgot-password"}, family: familyE,
+		ok:      answer{201, "OTP sent to mail!"},
+		invalid: answer{400, msgENoName},
+		failed:  answer{500, msgEFailed},
+		rules: []rule{
+			{errNoName, answer{400, msgENoName}},
+			{reset.ErrInvalidEmail, answer{400, msgEInvalidEmail}},
+			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
+			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
+			{reset.ErrRateLimited, answer{429, msgELimit}},
+		},
+	}
+	armorReset = table{
+		routes: []string{"PUT /auth/forgot-password"}, family: familyE,
+		ok:      answer{201, "Password updated successfully!"},
+		invalid: answer{400, msgENoName},
+		failed:  answer{500, msgEFailed},
+		rules: []rule{
+			{errNoName, answer{400, msgENoName}},
+			{errNoOTP, answer{400, "OTP is required!"}},
+			{errNoNewPassword, answer{400, "New password is required!"}},
+			{reset.ErrInvalidEmail, answer{400, msgEInvalidEmail}},
+			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
+			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
+			{reset.ErrExpired, answer{400, "OTP is expired!"}},
+			{reset.ErrInvalidCode, answer{400, "Invalid OTP!"}},
+			{reset.ErrNoCode, answer{400, "Invalid OTP!"}},
+			{reset.ErrDeviceMismatch, answer{401, "Your device is unauthorized."}},
+			{reset.ErrTooManyAttempts, answer{429, msgELimit}},
+			{reset.ErrRateLimited, answer{429, msgELimit}},
+		},
+	}
+	allTables = []*table{&otpCreate, &otpValidate, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}
+)
+
+// answerFor picks the answer for an outcome: nil is success, a rejected
+// password answers with its reason, a decoding error with the family's
+// "invalid body", a named outcome with its rule, anything else with 500.
+func (t *table) answerFor(outcome error) answer {
+	var rejected *password.Rejection
+	switch {
+	case outcome == nil:
+		return t.ok
+	case errors.As(outcome, &rejected):
+		return answer{400, rejected.Reason}
+	}
+	for _, r := range t.rules {
+		if errors.Is(outcome, r.outcome) {
+			return r.answer
+		}
+	}
+	if errors.Is(outcome, errBadBody) {
+		return t.invalid
+	}
+	return t.failed
+}
+
+// respond builds the response. Every response has the same headers whatever
+// the outcome, so a known and an unknown account cannot be told apart by
+// them; a 429 adds Retry-After in whole seconds.
+func (t *table) respond(outcome error) events.APIGatewayV2HTTPResponse {
+	a := t.answerFor(outcome)
+	headers := map[string]string{
+		"Content-Type":           "application/json",
+		"Cache-Control":          "no-store",
+		"X-Content-Type-Options": "nosniff",
+	}
+	if a.status == http.StatusTooManyRequests {
+		retry := reset.RetryAfter(outcome)
+		if retry == 0 {
+			retry = 60e9 // a limit without a known end: a minute
+		}
+		headers["Retry-After"] = strconv.Itoa(int(retry.Seconds()))
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: headers, Body: encode(t.family(a))}
+}
+
+func encode(body any) string {
+	b, err := json.Marshal(body)
+	if err != nil {
+		return `{"message":"internal error"}` // unreachable: the bodies are fixed structs of strings
+	}
+	return string(b)
+}
+
+// notFound answers a route this function does not serve.
+func notFound() events.APIGatewayV2HTTPResponse {
+	return events.APIGatewayV2HTTPResponse{
+		StatusCode: http.StatusNotFound,
+		Headers:    map[string]string{"Content-Type": "application/json", "Cache-Control": "no-store"},
+		Body:       `{"message":"Not Found"}`,
+	}
+}

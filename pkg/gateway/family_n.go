@@ -1,0 +1,100 @@
+package gateway
+
+import (
+	"context"
+
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// Family N, seeds 001 and 002: POST /auth/otp with an action, and
+// POST /{email}/reset-password.
+
+// serveOTP is POST /auth/otp: {"action": "create", "email"} or
+// {"action": "validate", "email", "otp", "new_password"}.
+func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
+	body, err := req.body()
+	if err != nil {
+		return &otpCreate, err
+	}
+	action, _, err := body.text("action")
+	if err != nil {
+		return &otpCreate, errBadAction
+	}
+	switch action {
+	case "create":
+		email, err := requiredEmail(body, "email")
+		if err != nil {
+			return &otpCreate, err
+		}
+		return &otpCreate, flows.RequestCode(ctx, reset.CodeRequest{
+			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
+		})
+	case "validate":
+		email, err := requiredEmail(body, "email")
+		if err != nil {
+			return &otpValidate, err
+		}
+		code, newPassword, err := codeAndPassword(body, "otp", "new_password")
+		if err != nil {
+			return &otpValidate, err
+		}
+		return &otpValidate, flows.ResetWithCode(ctx, reset.CodeReset{
+			Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
+			IP: req.sourceIP(), Device: req.userAgent(),
+		})
+	default:
+		return &otpCreate, errBadAction
+	}
+}
+
+// serveEmailReset is POST /{email}/reset-password with {"otp", "new_password"}.
+func serveEmailReset(ctx context.Context, flows Flows, req request) (*table, error) {
+	segment, err := req.pathSegment(0)
+	if err != nil {
+		return &emailReset, err
+	}
+	email, err := reset.ParseEmail(segment)
+	if err != nil {
+		return &emailReset, err
+	}
+	body, err := req.body()
+	if err != nil {
+		return &emailReset, err
+	}
+	code, newPassword, err := codeAndPassword(body, "otp", "new_password")
+	if err != nil {
+		return &emailReset, err
+	}
+	return &emailReset, flows.ResetWithCode(ctx, reset.CodeReset{
+		Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
+		IP: req.sourceIP(), Device: req.userAgent(),
+	})
+}
+
+// requiredEmail reads and parses an email field that must be there.
+func requiredEmail(body object, field string) (string, error) {
+	v, present, err := body.text(field)
+	if err != nil {
+		return "", err
+	}
+	if !present {
+		return "", errBadBody
+	}
+	return reset.ParseEmail(v)
+}
+
+// codeAndPassword reads the code and new password fields, both required.
+func codeAndPassword(body object, codeField, passwordField string) (reset.Code, string, error) {
+	code, hasCode, err := body.text(codeField)
+	if err != nil {
+		return "", "", err
+	}
+	newPassword, hasPassword, err := body.text(passwordField)
+	if err != nil {
+		return "", "", err
+	}
+	if !hasCode || !hasPassword {
+		return "", "", errBadBody
+	}
+	return reset.Code(code), newPassword, nil
+}

@@ -1,0 +1,154 @@
+// Package gateway is the HTTP edge: it turns API Gateway HTTP API (payload
+// 2.0) events into calls of the reset flows and their outcomes into the
+// contract's responses, for the four route families of CONTRACT.md.
+//
+// A handler decodes, calls one flow, and encodes; the one table that turns
+// outcomes into statuses and messages is answers.go. The package knows
+// nothing of DynamoDB or SES.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// Flows is what the edge asks of the reset service.
+type Flows interface {
+	RequestCode(ctx context.Context, req reset.CodeRequest) error
+	ResetWithCode(ctx context.Context, req reset.CodeReset) error
+	RequestLink(ctx context.Context, req reset.LinkRequest) error
+	ResetWithLink(ctx context.Context, req reset.LinkReset) error
+}
+
+// Handler serves a set of routes.
+type Handler struct {
+	flows  Flows
+	log    *slog.Logger
+	routes map[string]serveFunc
+}
+
+// serveFunc decodes one route's request, runs its flow and says which of
+// the route's tables answers (a route with two actions has two).
+type serveFunc func(ctx context.Context, flows Flows, req request) (*table, error)
+
+// serves maps every route key of the contract to its handler.
+var serves = map[string]serveFunc{
+	"POST /auth/otp":                    serveOTP,
+	"POST /{email}/reset-password":      serveEmailReset,
+	"POST /auth/request-reset-password": serveLinkRequest,
+	"POST /auth/reset-password":         serveLinkReset,
+	"POST /auth/reset-password/{token}": serveLinkResetInPath,
+	"POST /generate-otp":                serveGenerate,
+	"POST /reset-password":              serveSeedReset,
+	"POST /auth/forgot-password":        serveArmorRequest,
+	"PUT /auth/forgot-password":         serveArmorReset,
+}
+
+// New returns a handler for the named route keys.
+func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
+	h := &Handler{flows: flows, log: log, routes: map[string]serveFunc{}}
+	for _, k := range routeKeys {
+		s, ok := serves[k]
+		if !ok {
+			return nil, fmt.Errorf("no handler for route %q", k)
+		}
+		h.routes[k] = s
+	}
+	return h, nil
+}
+
+// ForFunction returns the handler of the named Lambda function, serving
+// exactly its routes in FunctionRoutes.
+func ForFunction(name string, flows Flows, log *slog.Logger) (*Handler, error) {
+	keys, ok := FunctionRoutes[name]
+	if !ok {
+		return nil, fmt.Errorf("no function %q", name)
+	}
+	return New(flows, log, keys)
+}
+
+// RouteKeys lists every route key the package can serve, sorted.
+func RouteKeys() []string {
+	keys := make([]string, 0, len(serves))
+	for k := range serves {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// Serves reports whether the handler serves routeKey.
+func (h *Handler) Serves(routeKey string) bool {
+	_, ok := h.routes[routeKey]
+	return ok
+}
+
+// Handle answers one event. It always returns a response and a nil error:
+// an error returned to Lambda would become API Gateway's own 500, outside
+// the contract.
+func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
+	start := time.Now()
+	serve, ok := h.routes[ev.RouteKey]
+	if !ok {
+		resp = notFound()
+		h.logRequest(ctx, ev, resp, start, nil)
+		return resp, nil
+	}
+	var t *table
+	var outcome error
+	defer func() {
+		if p := recover(); p != nil {
+			outcome = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			if t == nil {
+				t = fallbackTable(ev.RouteKey)
+			}
+			resp = t.respond(errPanic)
+			h.logRequest(ctx, ev, resp, start, outcome)
+			err = nil
+		}
+	}()
+	t, outcome = serve(ctx, h.flows, newRequest(ev))
+	resp = t.respond(outcome)
+	h.logRequest(ctx, ev, resp, start, outcome)
+	return resp, nil
+}
+
+// logRequest writes one line per request: route, status, duration, and for
+// anything but a success, the outcome. Outcomes are sentinel errors and
+// wrapped dependency errors; no secret is ever put into one.
+func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse, start time.Time, outcome error) {
+	attrs := []any{
+		"route", ev.RouteKey,
+		"status", resp.StatusCode,
+		"duration_ms", time.Since(start).Milliseconds(),
+		"request_id", ev.RequestContext.RequestID,
+	}
+	level := slog.LevelInfo
+	if outcome != nil {
+		attrs = append(attrs, "outcome", outcome.Error())
+	}
+	if resp.StatusCode >= 500 {
+		level = slog.LevelError
+	}
+	h.log.Log(ctx, level, "request", attrs...)
+}
+
+// fallbackTable is the table of a route whose handler panicked before
+// choosing one.
+func fallbackTable(routeKey string) *table {
+	for _, t := range allTables {
+		if slices.Contains(t.routes, routeKey) {
+			return t
+		}
+	}
+	return &linkRequest
+}

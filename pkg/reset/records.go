@@ -1,0 +1,44 @@
+package reset
+
+import (
+	"strings"
+	"time"
+)
+
+// CodeRecord is an account's one live code. There is at most one per
+// subject: issuing a new code replaces it.
+type CodeRecord struct {
+	// Subject names the account in the codes table: a keyed hash of its
+	// email, so that unknown emails get a record of the same shape.
+	Subject string
+	// AccountID is the users table key; empty on the decoy record written
+	// for an unknown or inactive account.
+	AccountID string
+	// ID is drawn afresh for each code; consuming a code is conditioned on
+	// it, so a superseded or used code never works.
+	ID             string
+	Hash           CodeHash
+	KeyID          string
+	ExpiresAt      time.Time
+	Attempts       int   // guesses counted so far, this one included
+	SessionVersion int64 // the account's session_version when issued
+	Device         string
+}
+
+// LinkRecord is an account's one live link.
+type LinkRecord struct {
+	Hash           TokenHash
+	Subject        string
+	AccountID      string // empty on a decoy record
+	SessionVersion int64
+	ExpiresAt      time.Time
+}
+
+// linkURL builds the mailed link from configuration only, never from the
+// request's Host or forwarding headers.
+func linkURL(base string, t Token) string {
+	if strings.Contains(base, "{token}") {
+		return strings.ReplaceAll(base, "{token}", t.Reveal())
+	}
+	return strings.TrimRight(base, "/") + "/" + t.Reveal()
+}

@@ -1,0 +1,109 @@
+package reset
+
+import (
+	"context"
+	"fmt"
+)
+
+// CodeRequest asks for a one-time code by mail.
+type CodeRequest struct {
+	Account Lookup
+	IP      string
+	// Device is the requester's User-Agent; with BindDevice the code only
+	// works from the same one (seed 004).
+	Device     string
+	BindDevice bool
+}
+
+// RequestCode mails a new one-time code to the account's stored address,
+// replacing any earlier code.
+//
+// An unknown or inactive account is answered exactly like a known one: the
+// same limits are counted and a decoy record is written under the keyed
+// hash of the email, and the time a mail would take is spent, but nothing is
+// mailed. With RevealUnknownAccounts it returns ErrUnknownAccount or
+// ErrInactiveAccount instead.
+//
+// Errors: *LimitError with ErrRateLimited (per-IP or per-account send limit),
+// ErrUnknownAccount, ErrInactiveAccount, or a wrapped dependency failure.
+func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
+	now := s.now()
+	// The per-IP limit comes first so a flood costs one write per request
+	// and never reaches the users table.
+	if err := s.store.CountRequest(ctx, PurposeSend, req.IP, s.ipLimit(), now); err != nil {
+		return fmt.Errorf("count request: %w", err)
+	}
+	acct, known, err := s.find(ctx, req.Account)
+	if err != nil {
+		return err
+	}
+	if err := s.revealed(known, acct); err != nil {
+		return err
+	}
+	mail := known && acct.Active
+
+	subject, err := s.subject(ctx, acct, known, req.Account)
+	if err != nil {
+		return err
+	}
+	key, err := s.keys.Current(ctx)
+	if err != nil {
+		return fmt.Errorf("code key: %w", err)
+	}
+	code, err := newCode(s.random, s.settings.OTPLength)
+	if err != nil {
+		return err
+	}
+	id, err := newID(s.random)
+	if err != nil {
+		return err
+	}
+	rec := CodeRecord{
+		Subject:        subject,
+		ID:             id,
+		Hash:           hashCode(key, subject, id, code),
+		KeyID:          key.ID,
+		ExpiresAt:      now.Add(s.settings.OTPTTL),
+		SessionVersion: acct.SessionVersion,
+	}
+	if mail {
+		rec.AccountID = acct.ID
+	}
+	if req.BindDevice {
+		rec.Device = deviceHash(req.Device)
+	}
+	// The send limits are counted in the same conditional write that
+	// stores the code, so twenty parallel requests cannot all pass the
+	// check before any of them counts.
+	if err := s.store.IssueCode(ctx, rec, s.sendLimit(), now); err != nil {
+		return fmt.Errorf("issue code: %w", err)
+	}
+	if !mail {
+		s.waitLikeMail(ctx)
+		return nil
+	}
+	err = s.sendTimed(func() error { return s.mailer.SendCode(ctx, acct.Email, code, s.settings.OTPTTL) })
+	if err != nil {
+		// A code nobody received must not hold the user's next request back.
+		if werr := s.store.WithdrawCode(ctx, rec); werr != nil {
+			s.log.ErrorContext(ctx, "withdraw unsent code", "error", werr)
+		}
+		return fmt.Errorf("send code mail: %w", err)
+	}
+	return nil
+}
+
+// revealed returns the seeds' "not found" outcomes when the deployer has
+// chosen to reveal them, and nil otherwise.
+func (s *Service) revealed(known bool, acct Account) error {
+	if !s.settings.RevealUnknownAccounts {
+		return nil
+	}
+	if !known {
+		return ErrUnknownAccount
+	}
+	if !acct.Active {
+		return ErrInactiveAccount
+	}
+	return nil
+}

@@ -1,0 +1,71 @@
+package reset
+
+import (
+	"context"
+	"fmt"
+)
+
+// LinkRequest asks for a reset link by mail.
+type LinkRequest struct {
+	Email string // as parsed by ParseEmail
+	IP    string
+}
+
+// RequestLink mails a reset link to the account's stored address. The new
+// link supersedes any earlier one: consuming a link is conditioned on it
+// being the account's latest.
+//
+// Unknown and inactive accounts are answered as in RequestCode.
+//
+// Errors: *LimitError with ErrRateLimited, ErrUnknownAccount,
+// ErrInactiveAccount (revealed only), or a wrapped dependency failure.
+func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
+	now := s.now()
+	if err := s.store.CountRequest(ctx, PurposeSend, req.IP, s.ipLimit(), now); err != nil {
+		return fmt.Errorf("count request: %w", err)
+	}
+	lookup := Lookup{Email: req.Email}
+	acct, known, err := s.find(ctx, lookup)
+	if err != nil {
+		return err
+	}
+	if err := s.revealed(known, acct); err != nil {
+		return err
+	}
+	mail := known && acct.Active
+
+	subject, err := s.subject(ctx, acct, known, lookup)
+	if err != nil {
+		return err
+	}
+	token, err := newToken(s.random)
+	if err != nil {
+		return err
+	}
+	rec := LinkRecord{
+		Hash:           hashToken(token),
+		Subject:        subject,
+		SessionVersion: acct.SessionVersion,
+		ExpiresAt:      now.Add(s.settings.LinkTTL),
+	}
+	if mail {
+		rec.AccountID = acct.ID
+	}
+	// Stores the link and counts the send in one transaction, as for codes.
+	if err := s.store.IssueLink(ctx, rec, s.sendLimit(), now); err != nil {
+		return fmt.Errorf("issue link: %w", err)
+	}
+	if !mail {
+		s.waitLikeMail(ctx)
+		return nil
+	}
+	link := linkURL(s.settings.ResetURL, token)
+	err = s.sendTimed(func() error { return s.mailer.SendLink(ctx, acct.Email, link, s.settings.LinkTTL) })
+	if err != nil {
+		if werr := s.store.WithdrawLink(ctx, rec); werr != nil {
+			s.log.ErrorContext(ctx, "withdraw unsent link", "error", werr)
+		}
+		return fmt.Errorf("send link mail: %w", err)
+	}
+	return nil
+}

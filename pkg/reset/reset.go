@@ -1,0 +1,214 @@
+// Package reset holds the four password-reset flows: request a code, reset
+// with a code, request a link, reset with a link. It knows nothing of HTTP or
+// of DynamoDB: the flows talk to a Store, a Mailer and a Keys that the
+// callers provide, and return the sentinel errors declared in errors.go.
+//
+// The rules that must hold under concurrency (attempt counting, send limits,
+// single use) live in the Store's conditional writes; the flows decide what to
+// write and in which order, and why, at the line that does it.
+package reset
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/passreset/passreset/pkg/password"
+)
+
+// Settings are the contract's shared rules, read once at cold start.
+type Settings struct {
+	OTPLength         int
+	OTPTTL            time.Duration
+	LinkTTL           time.Duration
+	MaxAttempts       int
+	MaxSendsPerHour   int
+	MinSendInterval   time.Duration
+	IPLimit           int
+	IPWindow          time.Duration
+	MaxFailuresPerDay int
+	// RevealUnknownAccounts gives the seeds' "not found" answers instead of
+	// answering an unknown account exactly like a known one.
+	RevealUnknownAccounts bool
+	// ResetURL is where a link mail points; "{token}" is replaced by the
+	// token, or the token is appended as the last path segment.
+	ResetURL string
+}
+
+// Windows the contract fixes rather than configures.
+const (
+	sendWindow    = time.Hour
+	failureWindow = 24 * time.Hour
+)
+
+// Account is what the flows need of a user record.
+type Account struct {
+	ID             string // the users table's key value
+	Email          string // the stored address: the only recipient of any mail
+	Username       string
+	PasswordHash   string
+	SessionVersion int64
+	// Active is false for an account that is not verified or is disabled:
+	// it gets no mail and is answered like an unknown one.
+	Active bool
+}
+
+// Store keeps accounts, codes, links and counters. Its writes enforce the
+// limits atomically; see pkg/dynamo for the conditions.
+type Store interface {
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	AccountByID(ctx context.Context, id string) (Account, error)
+
+	// CountRequest counts one request from ip for purpose within limit.
+	CountRequest(ctx context.Context, purpose, ip string, limit Limit, now time.Time) error
+	// IssueCode replaces the subject's code with rec if its send limits allow.
+	IssueCode(ctx context.Context, rec CodeRecord, limit SendLimit, now time.Time) error
+	// WithdrawCode takes back a code whose mail could not be sent.
+	WithdrawCode(ctx context.Context, rec CodeRecord) error
+	// CountGuess counts a guess at the subject's code before it is compared
+	// and returns the code as it stands after the count.
+	CountGuess(ctx context.Context, subject string, limit GuessLimit, now time.Time) (CodeRecord, error)
+	// ConsumeCode deletes the code and sets the password in one transaction.
+	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, now time.Time) error
+
+	// IssueLink stores rec as the subject's only live link if its send
+	// limits allow.
+	IssueLink(ctx context.Context, rec LinkRecord, limit SendLimit, now time.Time) error
+	// WithdrawLink takes back a link whose mail could not be sent.
+	WithdrawLink(ctx context.Context, rec LinkRecord) error
+	// FindLink returns the link stored under hash.
+	FindLink(ctx context.Context, hash TokenHash, now time.Time) (LinkRecord, error)
+	// ConsumeLink deletes the link and sets the password in one transaction.
+	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error
+}
+
+// Mailer sends the three mails of the service, always to an address read
+// from the account, never to one from the request.
+type Mailer interface {
+	SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error
+	SendLink(ctx context.Context, to string, link string, ttl time.Duration) error
+	SendPasswordChanged(ctx context.Context, to string, at time.Time) error
+}
+
+// Keys holds the HMAC keys codes and account subjects are hashed with.
+type Keys interface {
+	// Current is the key new records are written with.
+	Current(ctx context.Context) (Key, error)
+	// ByID finds the key a stored record names, current or retired.
+	ByID(ctx context.Context, id string) (Key, error)
+}
+
+// Key is one HMAC key and the id stored beside what it hashed.
+type Key struct {
+	ID     string
+	Secret []byte
+}
+
+// Hasher turns a new password into the string the users table stores.
+type Hasher interface {
+	Hash(plain string) (string, error)
+}
+
+// Service runs the flows. Build it with New.
+type Service struct {
+	store    Store
+	mailer   Mailer
+	keys     Keys
+	hasher   Hasher
+	policy   password.Policy
+	settings Settings
+	now      func() time.Time
+	random   io.Reader
+	log      *slog.Logger
+	mailTime *latencySample
+}
+
+// Deps are the Service's collaborators. Now and Random default to the wall
+// clock and crypto/rand; tests inject a fake clock instead of sleeping.
+type Deps struct {
+	Store  Store
+	Mailer Mailer
+	Keys   Keys
+	Hasher Hasher
+	Policy password.Policy
+	Now    func() time.Time
+	Random io.Reader
+	Log    *slog.Logger
+}
+
+// New returns a Service over deps with settings.
+func New(deps Deps, settings Settings) *Service {
+	s := &Service{
+		store:    deps.Store,
+		mailer:   deps.Mailer,
+		keys:     deps.Keys,
+		hasher:   deps.Hasher,
+		policy:   deps.Policy,
+		settings: settings,
+		now:      deps.Now,
+		random:   deps.Random,
+		log:      deps.Log,
+		mailTime: newLatencySample(),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.random == nil {
+		s.random = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	return s
+}
+
+// Limit is a count allowed within a window.
+type Limit struct {
+	Max    int
+	Window time.Duration
+}
+
+// SendLimit bounds the mails sent to one account: Max per Window and at
+// least MinInterval between two.
+type SendLimit struct {
+	Limit
+	MinInterval time.Duration
+}
+
+// GuessLimit bounds guesses: MaxAttempts per code, and Failures per account
+// across all its codes, which a new code does not restore. NewCodeAfter is
+// the least time between two sends, for telling a client with a dead code
+// when it may ask for another.
+type GuessLimit struct {
+	MaxAttempts  int
+	Failures     Limit
+	NewCodeAfter time.Duration
+}
+
+func (s *Service) ipLimit() Limit {
+	return Limit{Max: s.settings.IPLimit, Window: s.settings.IPWindow}
+}
+
+func (s *Service) sendLimit() SendLimit {
+	return SendLimit{
+		Limit:       Limit{Max: s.settings.MaxSendsPerHour, Window: sendWindow},
+		MinInterval: s.settings.MinSendInterval,
+	}
+}
+
+func (s *Service) guessLimit() GuessLimit {
+	return GuessLimit{
+		MaxAttempts: s.settings.MaxAttempts,
+		Failures:     Limit{Max: s.settings.MaxFailuresPerDay, Window: failureWindow},
+		NewCodeAfter: s.settings.MinSendInterval,
+	}
+}
+
+// Request purposes, each with its own per-IP counter.
+const (
+	PurposeSend   = "send"
+	PurposeVerify = "verify"
+)

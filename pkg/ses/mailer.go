@@ -1,0 +1,113 @@
+// Package ses sends the service's three mails through Amazon SES v2
+// SendEmail, each with a plain-text and an HTML part rendered from the
+// templates embedded beside this file.
+package ses
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"fmt"
+	htmltemplate "html/template"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// API is the part of the SES v2 client the mailer calls.
+type API interface {
+	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
+}
+
+// Settings say who the mail is from and what it calls the app.
+type Settings struct {
+	From    string // a verified SES identity, e.g. "no-reply@example.com"
+	AppName string
+	// ConfigurationSet is an optional SES configuration set (for event
+	// publishing); empty for none.
+	ConfigurationSet string
+}
+
+// Mailer implements reset.Mailer.
+type Mailer struct {
+	api      API
+	settings Settings
+}
+
+var _ reset.Mailer = (*Mailer)(nil)
+
+// New returns a Mailer that sends through api.
+func New(api API, settings Settings) *Mailer {
+	return &Mailer{api: api, settings: settings}
+}
+
+//go:embed templates
+var files embed.FS
+
+var (
+	texts = texttemplate.Must(texttemplate.ParseFS(files, "templates/*.txt"))
+	htmls = htmltemplate.Must(htmltemplate.ParseFS(files, "templates/*.html"))
+)
+
+// mail is what every template can use.
+type mail struct {
+	App     string
+	Code    string
+	Link    string
+	Minutes int
+	At      string
+}
+
+// SendCode mails a one-time code.
+func (m *Mailer) SendCode(ctx context.Context, to string, code reset.Code, ttl time.Duration) error {
+	return m.send(ctx, to, "code", fmt.Sprintf("Your %s password reset code", m.settings.AppName),
+		mail{Code: code.Reveal(), Minutes: int(ttl.Minutes())})
+}
+
+// SendLink mails a reset link.
+func (m *Mailer) SendLink(ctx context.Context, to, link string, ttl time.Duration) error {
+	return m.send(ctx, to, "link", fmt.Sprintf("Reset your %s password", m.settings.AppName),
+		mail{Link: link, Minutes: int(ttl.Minutes())})
+}
+
+// SendPasswordChanged mails the notice that follows every reset.
+func (m *Mailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
+	return m.send(ctx, to, "changed", fmt.Sprintf("Your %s password was changed", m.settings.AppName),
+		mail{At: at.UTC().Format("2 January 2006 at 15:04 UTC")})
+}
+
+func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) error {
+	data.App = m.settings.AppName
+	var text, html bytes.Buffer
+	if err := texts.ExecuteTemplate(&text, name+".txt", data); err != nil {
+		return fmt.Errorf("render %s text: %w", name, err)
+	}
+	if err := htmls.ExecuteTemplate(&html, name+".html", data); err != nil {
+		return fmt.Errorf("render %s html: %w", name, err)
+	}
+	in := &sesv2.SendEmailInput{
+		FromEmailAddress: aws.String(m.settings.From),
+		// One recipient, read from the account by the caller: never a
+		// list, never an address from the request.
+		Destination: &types.Destination{ToAddresses: []string{to}},
+		Content: &types.EmailContent{Simple: &types.Message{
+			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
+			Body: &types.Body{
+				Text: &types.Content{Data: aws.String(text.String()), Charset: aws.String("UTF-8")},
+				Html: &types.Content{Data: aws.String(html.String()), Charset: aws.String("UTF-8")},
+			},
+		}},
+	}
+	if m.settings.ConfigurationSet != "" {
+		in.ConfigurationSetName = aws.String(m.settings.ConfigurationSet)
+	}
+	if _, err := m.api.SendEmail(ctx, in); err != nil {
+		return fmt.Errorf("send %s mail: %w", name, err)
+	}
+	return nil
+}
