@@ -201,7 +201,7 @@ func (s *Service) sendLimit() SendLimit {
 
 func (s *Service) guessLimit() GuessLimit {
 	return GuessLimit{
-		MaxAttempts: s.settings.MaxAttempts,
+		MaxAttempts:  s.settings.MaxAttempts,
 		Failures:     Limit{Max: s.settings.MaxFailuresPerDay, Window: failureWindow},
 		NewCodeAfter: s.settings.MinSendInterval,
 	}
