@@ -1,0 +1,77 @@
+# passreset's build, test and lint. The Lambda build flags live here and
+# nowhere else: `make build` and SAM (`BuildMethod: makefile`, which runs the
+# build-<LogicalId> targets below) both go through lambda-build.
+
+GO ?= go
+
+# The directory holding this Makefile: SAM runs make from a directory of its
+# choosing, so the Go build starts from here rather than from the cwd.
+ROOT := $(patsubst %/,%,$(dir $(abspath $(lastword $(MAKEFILE_LIST)))))
+
+FUNCTIONS := otp-create otp-validate link-request password-reset
+
+# lambda-build builds ./functions/$(1) into the file $(2) for the
+# provided.al2023 runtime on arm64 (Graviton): a static binary (no cgo, the
+# image has no matching libc guarantees), without the RPC shim only the old
+# go1.x runtime used (lambda.norpc), stripped, with no build paths.
+lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
+	$(GO) -C $(ROOT) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+	-o $(abspath $(2)) ./functions/$(1)
+
+# require fails with a clear message when the command $(1) is not on PATH;
+# $(2) says how to get it.
+require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
+
+.PHONY: all build test test-go lint clean node_modules check-test-tools FORCE
+
+all: build
+
+## build: bin/<function>/bootstrap for each Lambda function. Needs only Go.
+build: $(FUNCTIONS:%=bin/%/bootstrap)
+
+# FORCE: Go's build cache, not make, decides what is out of date.
+bin/%/bootstrap: FORCE
+	$(call lambda-build,$*,$@)
+
+# sam-build makes build-$(1), the target SAM runs for the function whose
+# logical ID is $(1), built from functions/$(2) into $(ARTIFACTS_DIR).
+define sam-build
+.PHONY: build-$(1)
+build-$(1):
+	$$(if $$(ARTIFACTS_DIR),,$$(error ARTIFACTS_DIR is not set: build-$(1) is for sam build; use make build))
+	$$(call lambda-build,$(2),$$(ARTIFACTS_DIR)/bootstrap)
+endef
+$(eval $(call sam-build,OtpCreateFunction,otp-create))
+$(eval $(call sam-build,OtpValidateFunction,otp-validate))
+$(eval $(call sam-build,LinkRequestFunction,link-request))
+$(eval $(call sam-build,PasswordResetFunction,password-reset))
+
+## node_modules: the emulators the tests run (npm ci), when the lock changed.
+node_modules: node_modules/.make-stamp
+
+# npm ci empties node_modules first, so the stamp is written after it.
+node_modules/.make-stamp: package-lock.json package.json
+	$(call require,npm,install Node 20+ (npm comes with it))
+	npm ci --no-audit --no-fund
+	@touch $@
+
+check-test-tools:
+	$(call require,java,install Java 17+ (DynamoDB Local runs on it))
+	$(call require,node,install Node 20+ (the SES emulator runs on it))
+
+## test: every test; the ones that need DynamoDB and SES start the emulators
+## themselves (pkg/emulator). Later steps join test's prerequisites.
+test: test-go
+
+test-go: node_modules check-test-tools
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## lint: gofmt must have nothing to say, and go vet nothing to report.
+lint:
+	@unformatted=$$(find . -path ./node_modules -prune -o -name '*.go' -print | xargs gofmt -l); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$unformatted" >&2; exit 1; fi
+	$(GO) vet ./...
+
+clean:
+	rm -rf bin .aws-sam
