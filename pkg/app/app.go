@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -58,8 +59,13 @@ type Service struct {
 	Store *dynamo.Store
 }
 
-// NewService wires the flows over the clients.
+// NewService wires the flows over the clients, on the wall clock.
 func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error) {
+	return NewServiceWith(cfg, c, log, time.Now)
+}
+
+// NewServiceWith is NewService on the given clock, for tests.
+func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() time.Time) (Service, error) {
 	var keys reset.Keys
 	if cfg.HMACKeySecretARN != "" {
 		keys = keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
@@ -82,6 +88,7 @@ func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error)
 		Hasher: hasher,
 		Policy: cfg.Password,
 		Log:    log,
+		Now:    now,
 	}, cfg.Reset)
 	return Service{Flows: flows, Store: store}, nil
 }

@@ -1,0 +1,365 @@
+// Package apptest runs the whole service for tests: the real store on
+// DynamoDB Local, the real mailer on the SES emulator, the real flows and
+// the real HTTP edge, with a fake clock and a count of every AWS call.
+// Each Env has tables of its own, so tests can run in parallel.
+//
+// Test binaries that use it start the emulators once in TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(emulator.Run(m)) }
+package apptest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+
+	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/config"
+	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/password"
+	"github.com/passreset/passreset/pkg/reset"
+)
+
+// Settings override environment variables of the service's configuration.
+type Settings map[string]string
+
+// ResetURL is the RESET_URL every Env mails links to.
+const ResetURL = "https://app.passreset.test/reset?token={token}"
+
+// testKey is the HMAC key of every Env: a test key, not a secret.
+const testKey = "7465737420686d6163206b6579207468617420697320333220627974657321212121"
+
+// Env is one running service.
+type Env struct {
+	Stack   *emulator.Stack
+	Config  config.Config
+	Service app.Service
+	Handler *gateway.Handler // every route of the contract
+	Clock   *Clock
+	Calls   *Calls
+	DB      *dynamodb.Client
+	// Log holds every line the service logged, for tests that look for
+	// secrets in it.
+	Log *LogBuffer
+}
+
+// New starts a service with its own tables. It skips or fails the test as
+// emulator.Need says when there are no emulators.
+func New(t testing.TB, overrides Settings) *Env {
+	t.Helper()
+	stack := emulator.Need(t)
+	suffix := randomHex(4)
+	env := map[string]string{
+		"TOKENS_TABLE": "tokens-" + suffix,
+		"USERS_TABLE":  "users-" + suffix,
+		"MAIL_FROM":    "no-reply@passreset.test",
+		"RESET_URL":    ResetURL,
+		"HMAC_KEY":     testKey,
+		"APP_NAME":     "Passreset Test",
+	}
+	for k, v := range overrides {
+		env[k] = v
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+
+	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}}
+	awsCfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		APIOptions:  e.Calls.apiOptions(),
+	}
+	clients := app.ClientsFrom(awsCfg)
+	clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
+	clients.SES = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint) })
+	e.DB = clients.DynamoDB
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := dynamo.CreateTables(ctx, clients.DynamoDB, cfg.TokensTable, cfg.Users); err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	e.Service, err = app.NewServiceWith(cfg, clients, log, e.Clock.Now)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	e.Handler, err = gateway.New(e.Service.Flows, log, gateway.RouteKeys())
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	e.Calls.Reset()
+	return e
+}
+
+// Account is a user added by a test, with the password it was given.
+type Account struct {
+	ID       string
+	Email    string
+	Username string
+	Password string
+}
+
+// AccountOption changes an account before it is added.
+type AccountOption func(*dynamo.NewAccount)
+
+// Unverified adds the account as not verified.
+func Unverified(a *dynamo.NewAccount) { a.Verified = false }
+
+// Disabled adds the account as disabled.
+func Disabled(a *dynamo.NewAccount) { a.Enabled = false }
+
+// AddAccount adds an account with a unique email and user name.
+func (e *Env) AddAccount(t testing.TB, opts ...AccountOption) Account {
+	t.Helper()
+	id := randomHex(6)
+	pw := "old-password-" + id
+	hash, err := hasher(t).Hash(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	na := dynamo.NewAccount{
+		ID: "u-" + id, Email: "user-" + id + "@example.test", Username: "user" + id,
+		PasswordHash: hash, Verified: true, Enabled: true,
+	}
+	for _, o := range opts {
+		o(&na)
+	}
+	if err := e.Service.Store.PutAccount(context.Background(), na); err != nil {
+		t.Fatal(err)
+	}
+	return Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
+}
+
+var sharedHasher struct {
+	once sync.Once
+	h    *password.Hasher
+	err  error
+}
+
+func hasher(t testing.TB) *password.Hasher {
+	sharedHasher.once.Do(func() { sharedHasher.h, sharedHasher.err = password.NewHasher(password.Argon2id) })
+	if sharedHasher.err != nil {
+		t.Fatal(sharedHasher.err)
+	}
+	return sharedHasher.h
+}
+
+// PasswordIs reports whether the account's stored hash verifies pw.
+func (e *Env) PasswordIs(t testing.TB, id, pw string) bool {
+	t.Helper()
+	acct, err := e.Service.Store.AccountByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok, err := password.Verify(acct.PasswordHash, pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
+}
+
+// Stored returns the account as the store reads it.
+func (e *Env) Stored(t testing.TB, id string) reset.Account {
+	t.Helper()
+	acct, err := e.Service.Store.AccountByID(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return acct
+}
+
+// Request is an HTTP request to the service.
+type Request struct {
+	Method  string
+	Path    string // raw, URL-encoded where needed
+	Body    string
+	Headers map[string]string // Content-Type defaults to application/json
+	IP      string            // API Gateway's source IP; defaults to 198.51.100.7
+}
+
+// Response is the handler's answer, with the body decoded when it is JSON.
+type Response struct {
+	Status  int
+	Headers map[string]string
+	Body    string
+	JSON    map[string]any
+}
+
+// DefaultIP is the source IP of a Request that names none.
+const DefaultIP = "198.51.100.7"
+
+// Do sends r through the handler the Lambda functions run, as API Gateway
+// would route it; a path no route matches fails the test.
+func (e *Env) Do(t testing.TB, r Request) Response {
+	t.Helper()
+	ev := e.Event(t, r)
+	resp, err := e.Handler.Handle(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("%s %s: handler returned an error: %v", r.Method, r.Path, err)
+	}
+	out := Response{Status: resp.StatusCode, Headers: resp.Headers, Body: resp.Body}
+	if err := json.Unmarshal([]byte(resp.Body), &out.JSON); err != nil {
+		t.Fatalf("%s %s: body is not a JSON object: %q", r.Method, r.Path, resp.Body)
+	}
+	return out
+}
+
+// Event builds the API Gateway v2 event for r.
+func (e *Env) Event(t testing.TB, r Request) lambdaevents.APIGatewayV2HTTPRequest {
+	t.Helper()
+	method := r.Method
+	if method == "" {
+		method = "POST"
+	}
+	key, params, ok := gateway.Match(gateway.RouteKeys(), method, r.Path)
+	if !ok {
+		t.Fatalf("no route for %s %s", method, r.Path)
+	}
+	req := httptest.NewRequest(method, "http://api.passreset.test"+r.Path, strings.NewReader(r.Body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "apptest/1.0")
+	for k, v := range r.Headers {
+		req.Header.Set(k, v)
+	}
+	ip := r.IP
+	if ip == "" {
+		ip = DefaultIP
+	}
+	return gateway.EventFor(req, key, params, []byte(r.Body), ip)
+}
+
+// Post sends a JSON body to path from the default IP.
+func (e *Env) Post(t testing.TB, path, body string) Response {
+	t.Helper()
+	return e.Do(t, Request{Method: "POST", Path: path, Body: body})
+}
+
+// JSON encodes v, for request bodies.
+func JSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
+
+// MailsTo returns the mails the SES emulator received for addr, oldest
+// first.
+func (e *Env) MailsTo(t testing.TB, addr string) []emulator.Mail {
+	t.Helper()
+	all, err := e.Stack.Mails(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mine []emulator.Mail
+	for _, m := range all {
+		for _, to := range m.To {
+			if strings.EqualFold(to, addr) {
+				mine = append(mine, m)
+			}
+		}
+	}
+	return mine
+}
+
+// LastCode reads the code out of the newest code mail to addr.
+func (e *Env) LastCode(t testing.TB, addr string) string {
+	t.Helper()
+	re := regexp.MustCompile(fmt.Sprintf(`(?m)^\s*(\d{%d})\s*$`, e.Config.Reset.OTPLength))
+	mails := e.MailsTo(t, addr)
+	for i := len(mails) - 1; i >= 0; i-- {
+		if m := re.FindStringSubmatch(mails[i].Text); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no code mail to %s among %d mails", addr, len(mails))
+	return ""
+}
+
+// LastToken reads the token out of the link in the newest link mail to addr.
+func (e *Env) LastToken(t testing.TB, addr string) string {
+	t.Helper()
+	prefix := strings.TrimSuffix(ResetURL, "{token}")
+	re := regexp.MustCompile(regexp.QuoteMeta(prefix) + `([0-9a-f]{64})`)
+	mails := e.MailsTo(t, addr)
+	for i := len(mails) - 1; i >= 0; i-- {
+		if m := re.FindStringSubmatch(mails[i].Text); m != nil {
+			return m[1]
+		}
+	}
+	t.Fatalf("no link mail to %s among %d mails", addr, len(mails))
+	return ""
+}
+
+// Clock is a fake clock: tests move it instead of sleeping.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock starts at the real time, so TTL values look real.
+func NewClock() *Clock { return &Clock{now: time.Now().Truncate(time.Second)} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock on by d.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// LogBuffer is a concurrency-safe log sink.
+type LogBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *LogBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+// String returns everything logged so far.
+func (l *LogBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+var _ io.Writer = (*LogBuffer)(nil)
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
