@@ -22,7 +22,7 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 # $(2) says how to get it.
 require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
 
-.PHONY: all build test test-go lint clean node_modules check-test-tools FORCE
+.PHONY: all build test test-go lint clean node_modules check-test-tools dev FORCE
 
 all: build
 
@@ -66,6 +66,16 @@ test: test-go
 test-go: node_modules check-test-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## dev: the whole service on this machine, no AWS account, Docker or SAM:
+## DynamoDB Local (in memory; PERSIST=1 keeps .dev/dynamodb), the SES
+## emulator with its mail viewer on :8005, the tables, a demo account, and
+## the API of template.yaml on :3000. Settings as for the functions, e.g.
+## MAX_ATTEMPTS=3 make dev. Ctrl-C stops it all.
+# Built, not go run: go run would turn Ctrl-C into exit status 1.
+dev: node_modules check-test-tools
+	$(GO) -C $(ROOT) build -o .dev/bin/passreset ./cmd/passreset
+	cd $(ROOT) && exec .dev/bin/passreset dev
 
 ## lint: gofmt must have nothing to say, and go vet nothing to report.
 lint:

@@ -1,0 +1,10 @@
+package main
+
+import (
+	"context"
+	"errors"
+)
+
+func (c cli) invoke(ctx context.Context, args []string) error {
+	return errors.New("invoke: not yet")
+}
