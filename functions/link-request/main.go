@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "link-request", os.Getenv)
+	handler, err := app.FunctionHandler(context.Background(), "link-request", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "link-request: %v\n", err)
 		os.Exit(1)

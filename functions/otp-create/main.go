@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "otp-create", os.Getenv)
+	handler, err := app.FunctionHandler(context.Background(), "otp-create", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "otp-create: %v\n", err)
 		os.Exit(1)

@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "otp-validate", os.Getenv)
+	handler, err := app.FunctionHandler(context.Background(), "otp-validate", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "otp-validate: %v\n", err)
 		os.Exit(1)

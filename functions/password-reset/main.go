@@ -13,7 +13,7 @@ import (
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "password-reset", os.Getenv)
+	handler, err := app.FunctionHandler(context.Background(), "password-reset", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "password-reset: %v\n", err)
 		os.Exit(1)

@@ -99,11 +99,11 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
 }
 
-// FunctionHandler reads the configuration through getenv, builds the
-// clients and the service, and returns the handler of the named function.
-// It is all a Lambda main does at cold start.
-func FunctionHandler(ctx context.Context, function string, getenv func(string) string) (*gateway.Handler, error) {
-	cfg, err := config.Load(getenv)
+// FunctionHandler reads the configuration through lookup (os.LookupEnv),
+// builds the clients and the service, and returns the handler of the named
+// function. It is all a Lambda main does at cold start.
+func FunctionHandler(ctx context.Context, function string, lookup func(string) (string, bool)) (*gateway.Handler, error) {
+	cfg, err := config.LoadEnv(lookup)
 	if err != nil {
 		return nil, err
 	}

@@ -74,10 +74,21 @@ var Variables = []struct{ Name, Default string }{
 	{"HMAC_KEY_ID", "local"},
 }
 
-// Load reads the configuration through getenv (os.Getenv in a main). It
-// returns every bad variable at once, each named.
+// Load reads the configuration through getenv, where an empty value means
+// unset. It returns every bad variable at once, each named.
 func Load(getenv func(string) string) (Config, error) {
-	r := reader{getenv: getenv}
+	return LoadEnv(func(name string) (string, bool) {
+		v := getenv(name)
+		return v, v != ""
+	})
+}
+
+// LoadEnv reads the configuration through lookup (os.LookupEnv in a main),
+// which tells a variable set empty from one unset: an empty
+// USERS_EMAIL_INDEX, USERS_USERNAME_INDEX, USERS_VERIFIED_ATTRIBUTE or
+// USERS_ENABLED_ATTRIBUTE means "none", as template.yaml passes it.
+func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
+	r := reader{lookup: lookup}
 	var c Config
 	c.Reset = reset.Settings{
 		OTPLength:             r.integer("OTP_LENGTH", 4, 10),
@@ -107,15 +118,15 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Users = dynamo.UsersTable{
 		Name:                       r.required("USERS_TABLE"),
 		KeyAttribute:               r.required("USERS_KEY_ATTRIBUTE"),
-		EmailIndex:                 r.text("USERS_EMAIL_INDEX"),
-		UsernameIndex:              r.text("USERS_USERNAME_INDEX"),
+		EmailIndex:                 r.optional("USERS_EMAIL_INDEX"),
+		UsernameIndex:              r.optional("USERS_USERNAME_INDEX"),
 		EmailAttribute:             r.required("USERS_EMAIL_ATTRIBUTE"),
 		UsernameAttribute:          r.text("USERS_USERNAME_ATTRIBUTE"),
 		PasswordAttribute:          r.required("USERS_PASSWORD_ATTRIBUTE"),
 		SessionVersionAttribute:    r.required("USERS_SESSION_VERSION_ATTRIBUTE"),
 		PasswordChangedAtAttribute: r.required("USERS_PASSWORD_CHANGED_AT_ATTRIBUTE"),
-		VerifiedAttribute:          r.text("USERS_VERIFIED_ATTRIBUTE"),
-		EnabledAttribute:           r.text("USERS_ENABLED_ATTRIBUTE"),
+		VerifiedAttribute:          r.optional("USERS_VERIFIED_ATTRIBUTE"),
+		EnabledAttribute:           r.optional("USERS_ENABLED_ATTRIBUTE"),
 	}
 	if c.Users.EmailIndex == "" && c.Users.EmailAttribute != c.Users.KeyAttribute {
 		r.fail("USERS_EMAIL_INDEX", "is empty, so the email must be the table's key, but USERS_EMAIL_ATTRIBUTE differs from USERS_KEY_ATTRIBUTE")
@@ -130,7 +141,7 @@ func Load(getenv func(string) string) (Config, error) {
 
 // reader collects every problem instead of stopping at the first.
 type reader struct {
-	getenv func(string) string
+	lookup func(string) (string, bool)
 	errs   []error
 }
 
@@ -145,11 +156,24 @@ func (r *reader) err() error {
 	return fmt.Errorf("configuration: %w", errors.Join(r.errs...))
 }
 
-// text is the variable's value, or its default.
+// text is the variable's value, or its default when it is unset or empty.
 func (r *reader) text(name string) string {
-	if v := strings.TrimSpace(r.getenv(name)); v != "" {
-		return v
+	if v, _ := r.lookup(name); strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
 	}
+	return defaultOf(name)
+}
+
+// optional is the variable's value, "" when it is set empty, or its
+// default when it is unset.
+func (r *reader) optional(name string) string {
+	if v, set := r.lookup(name); set {
+		return strings.TrimSpace(v)
+	}
+	return defaultOf(name)
+}
+
+func defaultOf(name string) string {
 	for _, v := range Variables {
 		if v.Name == name {
 			return v.Default

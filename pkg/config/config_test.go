@@ -327,7 +327,7 @@ func TestLoadNeverEchoesKey(t *testing.T) {
 	}
 }
 
-// TestBugConfigEmptyOptionalSettingFallsBackToDefault: template.yaml documents
+// TestConfigEmptyOptionalSetting: template.yaml documents
 // UsersVerifiedAttribute and UsersEnabledAttribute as "empty means not
 // checked", and dynamo.UsersTable documents an empty VerifiedAttribute,
 // EnabledAttribute, UsernameIndex ("accounts have no user names") and
@@ -336,13 +336,13 @@ func TestLoadNeverEchoesKey(t *testing.T) {
 // an empty variable yields "verified", "enabled", "username-index" and
 // "email-index": none of the documented "empty" settings can be made, and
 // the USERS_EMAIL_INDEX-is-empty check in Load is unreachable.
-func TestBugConfigEmptyOptionalSettingFallsBackToDefault(t *testing.T) {
+func TestConfigEmptyOptionalSetting(t *testing.T) {
 	env := minimal()
 	for _, name := range []string{"USERS_VERIFIED_ATTRIBUTE", "USERS_ENABLED_ATTRIBUTE", "USERS_USERNAME_INDEX", "USERS_EMAIL_INDEX"} {
 		env[name] = "" // as template.yaml passes an empty parameter
 	}
 	env["USERS_KEY_ATTRIBUTE"] = "email"
-	c, err := config.Load(getenv(env))
+	c, err := config.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("Load with the optional users settings empty: %v, want nil", err)
 	}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"strconv"
 
@@ -280,7 +281,8 @@ func (t *table) respond(outcome error) events.APIGatewayV2HTTPResponse {
 		if retry == 0 {
 			retry = 60e9 // a limit without a known end: a minute
 		}
-		headers["Retry-After"] = strconv.Itoa(int(retry.Seconds()))
+		// Rounded up: a client that waits this long finds the limit freed.
+		headers["Retry-After"] = strconv.Itoa(int(math.Ceil(retry.Seconds())))
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: headers, Body: encode(t.family(a))}
 }

@@ -92,15 +92,11 @@ func TestDecodeDeepNestingInBody(t *testing.T) {
 	}
 }
 
-// TestBugDecodeObjectAcceptsInvalidUTF8: RFC 8259 JSON is UTF-8, and the
+// TestDecodeObjectRefusesInvalidUTF8: RFC 8259 JSON is UTF-8, and the
 // contract answers a body that is not JSON with 400. encoding/json's
-// decoder instead replaces each invalid byte with U+FFFD, so decodeObject
-// accepts {"new_password": "p\xe4ssw\xf6rd-1"} (Latin-1 from an old client,
-// or arriving base64-encoded through API Gateway) and text() returns
-// "p\uFFFDssw\uFFFDrd-1": a silently altered password that then passes
-// password.Policy, whose own invalid-UTF-8 check can never fire. Checking
-// utf8.Valid(raw) in body()/decodeObject would refuse it.
-func TestBugDecodeObjectAcceptsInvalidUTF8(t *testing.T) {
+// decoder alone would replace each invalid byte with U+FFFD, so a Latin-1
+// password would reach the flow silently altered and pass the policy.
+func TestDecodeObjectRefusesInvalidUTF8(t *testing.T) {
 	tests := []struct {
 		name, raw string
 	}{
@@ -437,13 +433,10 @@ func TestRespond(t *testing.T) {
 	}
 }
 
-// TestBugRespondRetryAfterRoundsDown: CONTRACT.md says every 429 carries
-// Retry-After in "whole seconds until the limit frees". respond formats it
-// with strconv.Itoa(int(retry.Seconds())), which truncates: a limit freeing
-// in 1.5 s is announced as "1" and one freeing in 59.9 s as "59", so a
-// client that obeys the header retries before the limit has freed and is
-// refused again. Rounding up (math.Ceil) gives "2" and "60".
-func TestBugRespondRetryAfterRoundsDown(t *testing.T) {
+// TestRespondRetryAfterRoundsUp: every 429 carries Retry-After in "whole
+// seconds until the limit frees" (CONTRACT.md), rounded up, so a client that
+// waits that long is not refused again: 1.5 s is "2", 59.9 s is "60".
+func TestRespondRetryAfterRoundsUp(t *testing.T) {
 	tests := []struct {
 		retry time.Duration
 		want  string

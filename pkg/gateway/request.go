@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
 )
@@ -88,6 +89,11 @@ func (r request) body() (object, error) {
 }
 
 func decodeObject(raw []byte) (object, error) {
+	// encoding/json would turn invalid UTF-8 into U+FFFD and a password
+	// would be stored other than it was typed: refuse it instead.
+	if !utf8.Valid(raw) {
+		return nil, errBadBody
+	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	tok, err := dec.Token()
 	if err != nil || tok != json.Delim('{') {

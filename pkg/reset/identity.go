@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -16,10 +17,19 @@ import (
 // non-ASCII look-alikes have each been the way into someone else's reset
 // elsewhere; a real address needs none of them.
 func ParseEmail(s string) (string, error) {
-	e := strings.ToLower(strings.TrimSpace(s))
+	// Only spaces and tabs are trimmed: a CR or LF anywhere is refused.
+	e := strings.Trim(s, " \t")
 	if len(e) < 3 || len(e) > 254 {
 		return "", ErrInvalidEmail
 	}
+	// ASCII is checked before lower-casing, because Unicode lower-cases a
+	// few non-ASCII capitals to ASCII letters (KELVIN SIGN to "k").
+	for i := 0; i < len(e); i++ {
+		if e[i] >= 0x80 {
+			return "", ErrInvalidEmail
+		}
+	}
+	e = strings.ToLower(e)
 	at := strings.IndexByte(e, '@')
 	if at < 1 || at != strings.LastIndexByte(e, '@') || at > 64 {
 		return "", ErrInvalidEmail
@@ -51,14 +61,16 @@ func ParseEmail(s string) (string, error) {
 	return e, nil
 }
 
-// localChar is RFC 5322's atext plus the dot: no space, comma, semicolon,
-// quote, angle bracket or control character can pass.
+// localChar is RFC 5322's atext plus the dot, less "%": no space, comma,
+// semicolon, quote, angle bracket or control character can pass, and no
+// "%", which old relays read as source routing and which a double-encoded
+// path would otherwise carry in.
 func localChar(c byte) bool {
 	switch {
 	case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
 		return true
 	}
-	return strings.IndexByte("!#$%&'*+-/=?^_`{|}~.", c) >= 0
+	return strings.IndexByte("!#$&'*+-/=?^_`{|}~.", c) >= 0
 }
 
 // ParseUsername trims a user name and refuses one that is empty, too long,
@@ -70,7 +82,7 @@ func ParseUsername(s string) (string, error) {
 		return "", ErrInvalidUsername
 	}
 	for _, r := range u {
-		if r < 0x21 || r == 0x7f || r == '@' || (r >= 0x80 && r <= 0x9f) {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || r == '@' {
 			return "", ErrInvalidUsername
 		}
 	}

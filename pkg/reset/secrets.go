@@ -7,18 +7,22 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 )
 
-// redacted is what a secret prints as, so a %v in a log line or an error
-// cannot leak one.
+// redacted is what a secret prints, logs and marshals as, so a %v in an
+// error, an attribute in a log line or a field in a JSON document cannot
+// leak one.
 const redacted = "[REDACTED]"
 
 // Code is a one-time code as the user types it.
 type Code string
 
-func (Code) String() string   { return redacted }
-func (Code) GoString() string { return redacted }
+func (Code) String() string               { return redacted }
+func (Code) GoString() string             { return redacted }
+func (Code) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Code) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Reveal returns the digits, for the one place that must show them: the mail.
 func (c Code) Reveal() string { return string(c) }
@@ -26,14 +30,18 @@ func (c Code) Reveal() string { return string(c) }
 // CodeHash is a code's HMAC-SHA256, the only form of a code that is stored.
 type CodeHash string
 
-func (CodeHash) String() string   { return redacted }
-func (CodeHash) GoString() string { return redacted }
+func (CodeHash) String() string               { return redacted }
+func (CodeHash) GoString() string             { return redacted }
+func (CodeHash) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (CodeHash) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Token is a link token as it appears in the mailed URL.
 type Token string
 
-func (Token) String() string   { return redacted }
-func (Token) GoString() string { return redacted }
+func (Token) String() string               { return redacted }
+func (Token) GoString() string             { return redacted }
+func (Token) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (Token) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // Reveal returns the token, for building the mailed link.
 func (t Token) Reveal() string { return string(t) }
@@ -43,8 +51,10 @@ func (t Token) Reveal() string { return string(t) }
 // leaked table useless; codes, with only 20-33 bits, need a key.
 type TokenHash string
 
-func (TokenHash) String() string   { return redacted }
-func (TokenHash) GoString() string { return redacted }
+func (TokenHash) String() string               { return redacted }
+func (TokenHash) GoString() string             { return redacted }
+func (TokenHash) LogValue() slog.Value         { return slog.StringValue(redacted) }
+func (TokenHash) MarshalText() ([]byte, error) { return []byte(redacted), nil }
 
 // newCode draws n decimal digits. rand.Int rejects out-of-range draws, so
 // every code is equally likely: no modulo bias, leading zeros included.

@@ -329,14 +329,11 @@ func TestSecretsRedacted(t *testing.T) {
 	})
 }
 
-// TestBugSecretsLeakThroughJSONLog: the secret types redact only through
-// fmt's Stringer and GoStringer. pkg/app logs with slog.NewJSONHandler, which
-// encodes a string-kinded value with encoding/json and never calls String,
-// so slog.Any("code", code) (or a struct holding a CodeHash) writes the raw
-// secret to the log. CONTRACT.md: secrets are "never in a log line". A
-// LogValue method (slog.LogValuer) returning "[REDACTED]" on each type would
-// close it.
-func TestBugSecretsLeakThroughJSONLog(t *testing.T) {
+// TestSecretsRedactedInJSONLog: pkg/app logs with slog.NewJSONHandler, which
+// encodes string-kinded values with encoding/json and never calls String, so
+// each secret type also implements slog.LogValuer and encoding.TextMarshaler:
+// slog.Any("code", code), or a struct holding a CodeHash, logs "[REDACTED]".
+func TestSecretsRedactedInJSONLog(t *testing.T) {
 	tests := []struct {
 		name, raw string
 		v         any
