@@ -59,6 +59,11 @@ type Service struct {
 	Store *dynamo.Store
 }
 
+// pwnedTimeout bounds the breached-password check, which fails open: a
+// slow API costs a reset at most this long, well inside the functions'
+// 10-second timeout.
+const pwnedTimeout = 2 * time.Second
+
 // NewService wires the flows over the clients, on the wall clock.
 func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error) {
 	return NewServiceWith(cfg, c, log, time.Now)
@@ -81,7 +86,7 @@ func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() t
 		return Service{}, fmt.Errorf("PASSWORD_HASH: %w", err)
 	}
 	store := dynamo.New(c.DynamoDB, cfg.TokensTable, cfg.Users)
-	flows := reset.New(reset.Deps{
+	deps := reset.Deps{
 		Store:  store,
 		Mailer: ses.New(c.SES, cfg.Mail),
 		Keys:   keys,
@@ -89,7 +94,11 @@ func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() t
 		Policy: cfg.Password,
 		Log:    log,
 		Now:    now,
-	}, cfg.Reset)
+	}
+	if cfg.PwnedCheck {
+		deps.Breaches = password.NewPwned(cfg.PwnedAPIURL, pwnedTimeout)
+	}
+	flows := reset.New(deps, cfg.Reset)
 	return Service{Flows: flows, Store: store}, nil
 }
 

@@ -35,6 +35,11 @@ type Config struct {
 
 	// LoginURL is where the reset page sends the user afterwards.
 	LoginURL string
+
+	// PwnedCheck asks Have I Been Pwned's range API at PwnedAPIURL about
+	// every new password (only a 5-digit hash prefix leaves the function).
+	PwnedCheck  bool
+	PwnedAPIURL string
 }
 
 // Variables lists every environment variable Load reads, with its default
@@ -72,6 +77,8 @@ var Variables = []struct{ Name, Default string }{
 	{"HMAC_KEY_SECRET_ARN", ""},
 	{"HMAC_KEY", ""},
 	{"HMAC_KEY_ID", "local"},
+	{"PWNED_CHECK", "false"},
+	{"PWNED_API_URL", password.DefaultPwnedURL},
 }
 
 // Load reads the configuration through getenv, where an empty value means
@@ -114,6 +121,8 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 		ConfigurationSet: r.text("SES_CONFIGURATION_SET"),
 	}
 	c.LoginURL = r.optionalURL("LOGIN_URL")
+	c.PwnedCheck = r.boolean("PWNED_CHECK")
+	c.PwnedAPIURL = r.optionalURL("PWNED_API_URL")
 	c.TokensTable = r.required("TOKENS_TABLE")
 	c.Users = dynamo.UsersTable{
 		Name:                       r.required("USERS_TABLE"),

@@ -112,6 +112,12 @@ type Hasher interface {
 	Hash(plain string) (string, error)
 }
 
+// Breaches tells whether a password is known from a data breach
+// (password.Pwned). An error means it could not tell.
+type Breaches interface {
+	Breached(ctx context.Context, plain string) (bool, error)
+}
+
 // Service runs the flows. Build it with New.
 type Service struct {
 	store    Store
@@ -119,6 +125,7 @@ type Service struct {
 	keys     Keys
 	hasher   Hasher
 	policy   password.Policy
+	breaches Breaches
 	settings Settings
 	now      func() time.Time
 	random   io.Reader
@@ -134,9 +141,12 @@ type Deps struct {
 	Keys   Keys
 	Hasher Hasher
 	Policy password.Policy
-	Now    func() time.Time
-	Random io.Reader
-	Log    *slog.Logger
+	// Breaches, if not nil, is asked about a new password once its code or
+	// link has proved right; nil skips the check.
+	Breaches Breaches
+	Now      func() time.Time
+	Random   io.Reader
+	Log      *slog.Logger
 }
 
 // New returns a Service over deps with settings.
@@ -147,6 +157,7 @@ func New(deps Deps, settings Settings) *Service {
 		keys:     deps.Keys,
 		hasher:   deps.Hasher,
 		policy:   deps.Policy,
+		breaches: deps.Breaches,
 		settings: settings,
 		now:      deps.Now,
 		random:   deps.Random,

@@ -89,7 +89,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if !known || acct.ID != rec.AccountID || !acct.Active {
 		return ErrInvalidCode
 	}
-	newHash, err := s.newPasswordHash(acct, req.NewPassword)
+	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
 	if err != nil {
 		return err
 	}
@@ -104,10 +104,23 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	return nil
 }
 
-// newPasswordHash applies the rules that need the account, then hashes.
-func (s *Service) newPasswordHash(acct Account, plain string) (string, error) {
+// newPasswordHash applies the rules that need the account, asks Breaches
+// when there is one, then hashes. The flows call it only after the code or
+// link proved right, so a wrong guess never makes the outbound call.
+func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain string) (string, error) {
 	if err := s.policy.Check(plain, acct.Email, acct.Username); err != nil {
 		return "", err
+	}
+	if s.breaches != nil {
+		found, err := s.breaches.Breached(ctx, plain)
+		if err != nil {
+			// Fail open: the breach service being down or slow must not
+			// stop every reset (the local policy, common passwords
+			// included, has already passed). The error holds no secret.
+			s.log.WarnContext(ctx, "breached-password check failed; password allowed", "account", acct.ID, "error", err)
+		} else if found {
+			return "", &password.Rejection{Reason: password.ReasonBreached}
+		}
 	}
 	if err := s.policy.CheckNotCurrent(plain, acct.PasswordHash); err != nil {
 		var rejected *password.Rejection

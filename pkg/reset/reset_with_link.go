@@ -53,7 +53,7 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	if !acct.Active {
 		return ErrInvalidToken
 	}
-	newHash, err := s.newPasswordHash(acct, req.NewPassword)
+	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
 	if err != nil {
 		return err
 	}
