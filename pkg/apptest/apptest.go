@@ -88,6 +88,7 @@ func New(t testing.TB, overrides Settings) *Env {
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 		APIOptions:  e.Calls.apiOptions(),
+		HTTPClient:  e.Calls, // for ThrottleWith (throttle.go)
 	}
 	clients := app.ClientsFrom(awsCfg)
 	clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
