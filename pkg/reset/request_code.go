@@ -82,12 +82,10 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 		s.waitLikeMail(ctx)
 		return nil
 	}
-	err = s.sendTimed(func() error { return s.mailer.SendCode(ctx, acct.Email, code, s.settings.OTPTTL) })
+	err = s.sendOrWithdraw(ctx,
+		func(ctx context.Context) error { return s.mailer.SendCode(ctx, acct.Email, code, s.settings.OTPTTL) },
+		func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec) })
 	if err != nil {
-		// A code nobody received must not hold the user's next request back.
-		if werr := s.store.WithdrawCode(ctx, rec); werr != nil {
-			s.log.ErrorContext(ctx, "withdraw unsent code", "error", werr)
-		}
 		return fmt.Errorf("send code mail: %w", err)
 	}
 	return nil

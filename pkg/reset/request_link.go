@@ -60,11 +60,10 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 		return nil
 	}
 	link := linkURL(s.settings.ResetURL, token)
-	err = s.sendTimed(func() error { return s.mailer.SendLink(ctx, acct.Email, link, s.settings.LinkTTL) })
+	err = s.sendOrWithdraw(ctx,
+		func(ctx context.Context) error { return s.mailer.SendLink(ctx, acct.Email, link, s.settings.LinkTTL) },
+		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec) })
 	if err != nil {
-		if werr := s.store.WithdrawLink(ctx, rec); werr != nil {
-			s.log.ErrorContext(ctx, "withdraw unsent link", "error", werr)
-		}
 		return fmt.Errorf("send link mail: %w", err)
 	}
 	return nil
