@@ -22,7 +22,7 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 # $(2) says how to get it.
 require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
 
-.PHONY: all build test test-go lint clean node_modules check-test-tools dev FORCE
+.PHONY: all build test test-go lint clean node_modules check-test-tools dev bench FORCE
 
 all: build
 
@@ -76,6 +76,12 @@ test-go: node_modules check-test-tools
 dev: node_modules check-test-tools
 	$(GO) -C $(ROOT) build -o .dev/bin/passreset ./cmd/passreset
 	cd $(ROOT) && exec .dev/bin/passreset dev
+
+## bench: cold starts, sizes, AWS calls and capacity, warm latency, hashing,
+## load and cost, each beside its floor, and the Go benchmarks; prints the
+## table and writes it into docs/performance.md. About five minutes.
+bench: node_modules check-test-tools
+	cd $(ROOT) && $(GO) run ./cmd/bench
 
 ## lint: gofmt must have nothing to say, and go vet nothing to report.
 lint:
