@@ -125,5 +125,10 @@ func FunctionHandler(ctx context.Context, function string, lookup func(string) (
 	if err != nil {
 		return nil, err
 	}
-	return gateway.ForFunction(function, svc.Flows, log)
+	return gateway.ForFunctionWithOptions(function, svc.Flows, log, PageOptions(cfg))
+}
+
+// PageOptions are the reset page's settings in cfg.
+func PageOptions(cfg config.Config) gateway.Options {
+	return gateway.Options{AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password}
 }

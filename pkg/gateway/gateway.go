@@ -27,13 +27,23 @@ type Flows interface {
 	ResetWithCode(ctx context.Context, req reset.CodeReset) error
 	RequestLink(ctx context.Context, req reset.LinkRequest) error
 	ResetWithLink(ctx context.Context, req reset.LinkReset) error
+	CheckLink(ctx context.Context, token reset.Token) error
 }
 
 // Handler serves a set of routes.
 type Handler struct {
 	flows  Flows
 	log    *slog.Logger
-	routes map[string]serveFunc
+	opts   Options
+	routes map[string]endpoint
+}
+
+// endpoint is how a route is answered: by its JSON contract, by a page
+// (page.go), or by both, when a browser without JavaScript posts a form to
+// a JSON route.
+type endpoint struct {
+	serve serveFunc // nil on a route that is only a page
+	page  pageFunc  // nil on a route without a page
 }
 
 // serveFunc decodes one route's request, runs its flow and says which of
@@ -53,34 +63,52 @@ var serves = map[string]serveFunc{
 	"PUT /auth/forgot-password":         serveArmorReset,
 }
 
-// New returns a handler for the named route keys.
+// New returns a handler for the named route keys, its reset page with
+// the zero Options.
 func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
-	h := &Handler{flows: flows, log: log, routes: map[string]serveFunc{}}
+	return NewWithOptions(flows, log, routeKeys, Options{})
+}
+
+// NewWithOptions returns a handler for the named route keys whose reset
+// page has opts.
+func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
+	h := &Handler{flows: flows, log: log, opts: opts, routes: map[string]endpoint{}}
 	for _, k := range routeKeys {
-		s, ok := serves[k]
-		if !ok {
+		ep := endpoint{serve: serves[k], page: pages[k]}
+		if ep.serve == nil && ep.page == nil {
 			return nil, fmt.Errorf("no handler for route %q", k)
 		}
-		h.routes[k] = s
+		h.routes[k] = ep
 	}
 	return h, nil
 }
 
 // ForFunction returns the handler of the named Lambda function, serving
-// exactly its routes in FunctionRoutes.
+// exactly its routes in FunctionRoutes, its reset page with the zero
+// Options.
 func ForFunction(name string, flows Flows, log *slog.Logger) (*Handler, error) {
+	return ForFunctionWithOptions(name, flows, log, Options{})
+}
+
+// ForFunctionWithOptions is ForFunction with the reset page's Options.
+func ForFunctionWithOptions(name string, flows Flows, log *slog.Logger, opts Options) (*Handler, error) {
 	keys, ok := FunctionRoutes[name]
 	if !ok {
 		return nil, fmt.Errorf("no function %q", name)
 	}
-	return New(flows, log, keys)
+	return NewWithOptions(flows, log, keys, opts)
 }
 
 // RouteKeys lists every route key the package can serve, sorted.
 func RouteKeys() []string {
-	keys := make([]string, 0, len(serves))
+	keys := make([]string, 0, len(serves)+len(pages))
 	for k := range serves {
 		keys = append(keys, k)
+	}
+	for k := range pages {
+		if _, json := serves[k]; !json {
+			keys = append(keys, k)
+		}
 	}
 	sort.Strings(keys)
 	return keys
@@ -97,11 +125,15 @@ func (h *Handler) Serves(routeKey string) bool {
 // the contract.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	start := time.Now()
-	serve, ok := h.routes[ev.RouteKey]
+	ep, ok := h.routes[ev.RouteKey]
 	if !ok {
 		resp = notFound()
 		h.logRequest(ctx, ev, resp, start, nil)
 		return resp, nil
+	}
+	req := newRequest(ev)
+	if ep.page != nil && (ep.serve == nil || req.isForm()) {
+		return h.handlePage(ctx, ev, ep.page, req, start), nil
 	}
 	var t *table
 	var outcome error
@@ -116,10 +148,28 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 			err = nil
 		}
 	}()
-	t, outcome = serve(ctx, h.flows, newRequest(ev))
+	t, outcome = ep.serve(ctx, h.flows, req)
 	resp = t.respond(outcome)
 	h.logRequest(ctx, ev, resp, start, outcome)
 	return resp, nil
+}
+
+// handlePage answers with a page, as Handle does with JSON: always a
+// response, a panic included.
+func (h *Handler) handlePage(ctx context.Context, ev events.APIGatewayV2HTTPRequest, serve pageFunc, req request, start time.Time) (resp events.APIGatewayV2HTTPResponse) {
+	var outcome error
+	defer func() {
+		if p := recover(); p != nil {
+			outcome = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			resp = h.renderFailed()
+			h.logRequest(ctx, ev, resp, start, outcome)
+		}
+	}()
+	var p page
+	p, outcome = serve(ctx, h.flows, req)
+	resp = h.render(p, outcome)
+	h.logRequest(ctx, ev, resp, start, outcome)
+	return resp
 }
 
 // logRequest writes one line per request: route, status, duration, and for

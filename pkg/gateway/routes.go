@@ -5,6 +5,8 @@ package gateway
 // otp-validate also serves the "create" action of POST /auth/otp: the seed
 // puts both actions on one route, and creating a code needs no permission
 // that validating one does not already hold.
+// password-reset also serves the page the mailed link opens (page.go):
+// showing it only reads the link, with permissions the function has.
 var FunctionRoutes = map[string][]string{
 	"otp-create": {
 		"POST /generate-otp",
@@ -20,6 +22,7 @@ var FunctionRoutes = map[string][]string{
 		"POST /auth/request-reset-password",
 	},
 	"password-reset": {
+		"GET /auth/reset-password/{token}",
 		"POST /auth/reset-password",
 		"POST /auth/reset-password/{token}",
 	},

@@ -83,6 +83,9 @@ type Store interface {
 	FindLink(ctx context.Context, hash TokenHash, now time.Time) (LinkRecord, error)
 	// ConsumeLink deletes the link and sets the password in one transaction.
 	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error
+	// LinkIsLatest reports, without writing, whether rec is still its
+	// subject's latest link.
+	LinkIsLatest(ctx context.Context, rec LinkRecord) (bool, error)
 }
 
 // Mailer sends the three mails of the service, always to an address read

@@ -1,0 +1,186 @@
+// The reset page without a round trip per step. Everything here is an
+// enhancement: without JavaScript the forms post as forms and the server
+// answers with the next page. The server checks everything again.
+(function () {
+  "use strict";
+  var main = document.getElementById("main");
+  if (!main || !window.fetch || !window.JSON) {
+    return; // the forms still work as plain forms
+  }
+  var minLength = parseInt(main.getAttribute("data-min-length"), 10) || 8;
+  var maxLength = parseInt(main.getAttribute("data-max-length"), 10) || 128;
+  var views = ["reset", "done", "expired", "sent", "failed"];
+  var msgInvalidToken = "Invalid or expired token";
+  var msgTooMany = "Too many attempts from your network. Please wait a few minutes and try again.";
+  var msgFailed = "Something went wrong. Please try again in a moment.";
+  var msgOffline = "Could not reach the server. Check your connection and try again.";
+
+  function $(id) { return document.getElementById(id); }
+
+  function show(view) {
+    views.forEach(function (v) { $(v).hidden = v !== view; });
+    main.setAttribute("data-view", view);
+    var h = $(view + "-title");
+    if (h) { h.focus(); }
+  }
+
+  // setError shows msg under input (or clears it) and marks the input.
+  function setError(input, msg) {
+    $(input.id + "-error").textContent = msg;
+    if (msg) {
+      input.setAttribute("aria-invalid", "true");
+    } else {
+      input.removeAttribute("aria-invalid");
+    }
+  }
+
+  // The policy counts Unicode code points, as Array.from does.
+  function passwordProblem(value) {
+    var n = Array.from(value).length;
+    if (n === 0) { return "Enter a new password."; }
+    if (n < minLength) { return "Password must be at least " + minLength + " characters."; }
+    if (n > maxLength) { return "Password must be at most " + maxLength + " characters."; }
+    return "";
+  }
+
+  // post sends body as JSON and calls done(status, answer) with the
+  // decoded answer ({} when it is not JSON), or fail() when there is none.
+  function post(url, body, done, fail) {
+    fetch(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      credentials: "omit",
+      cache: "no-store",
+      referrerPolicy: "no-referrer"
+    }).then(function (resp) {
+      return resp.json().catch(function () { return {}; }).then(function (answer) {
+        done(resp.status, answer || {});
+      });
+    }).catch(fail);
+  }
+
+  function busy(button, on) {
+    button.disabled = on;
+    button.setAttribute("aria-busy", on ? "true" : "false");
+  }
+
+  // The new-password form.
+  var resetForm = $("reset-form");
+  if (resetForm) {
+    var pw = $("new_password");
+    var confirm = $("confirm_password");
+    var formError = $("reset-error");
+    var button = resetForm.querySelector("button[type=submit]");
+    var touched = { pw: false, confirm: false };
+
+    var checkPassword = function () {
+      var msg = passwordProblem(pw.value);
+      setError(pw, msg);
+      return msg === "";
+    };
+    var checkConfirm = function () {
+      var msg = "";
+      if (confirm.value === "") {
+        msg = "Enter the new password again.";
+      } else if (confirm.value !== pw.value) {
+        msg = "The two passwords do not match.";
+      }
+      setError(confirm, msg);
+      return msg === "";
+    };
+
+    // Errors appear once a field has been left, then follow the typing.
+    pw.addEventListener("blur", function () {
+      if (pw.value !== "") { touched.pw = true; checkPassword(); }
+    });
+    pw.addEventListener("input", function () {
+      if (touched.pw) { checkPassword(); }
+      if (touched.confirm) { checkConfirm(); }
+    });
+    confirm.addEventListener("blur", function () {
+      if (confirm.value !== "") { touched.confirm = true; checkConfirm(); }
+    });
+    confirm.addEventListener("input", function () {
+      if (touched.confirm) { checkConfirm(); }
+    });
+
+    var toggle = $("show_passwords");
+    toggle.parentNode.hidden = false;
+    toggle.addEventListener("change", function () {
+      var type = toggle.checked ? "text" : "password";
+      pw.type = type;
+      confirm.type = type;
+    });
+
+    resetForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      touched.pw = touched.confirm = true;
+      formError.textContent = "";
+      var pwOK = checkPassword();
+      var confirmOK = checkConfirm();
+      if (!pwOK || !confirmOK) {
+        (pwOK ? confirm : pw).focus();
+        return;
+      }
+      busy(button, true);
+      post(window.location.pathname, { new_password: pw.value }, function (status, answer) {
+        busy(button, false);
+        if (status === 200) {
+          pw.value = confirm.value = "";
+          show("done");
+        } else if (status === 400 && answer.error === msgInvalidToken) {
+          show("expired");
+        } else if (status === 400 && answer.error && answer.error !== "Invalid request body") {
+          setError(pw, answer.error); // the policy's reason
+          pw.focus();
+        } else if (status === 429) {
+          formError.textContent = msgTooMany;
+        } else {
+          formError.textContent = msgFailed;
+        }
+      }, function () {
+        busy(button, false);
+        formError.textContent = msgOffline;
+      });
+    });
+  }
+
+  // The request-a-new-link form.
+  var requestForm = $("request-form");
+  if (requestForm) {
+    var email = $("email");
+    var requestError = $("request-error");
+    var requestButton = requestForm.querySelector("button[type=submit]");
+    requestForm.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      requestError.textContent = "";
+      var value = email.value.trim();
+      if (value.indexOf("@") < 1 || value.indexOf("@") === value.length - 1) {
+        setError(email, "Enter your email address, like name@example.com.");
+        email.focus();
+        return;
+      }
+      setError(email, "");
+      busy(requestButton, true);
+      post(requestForm.getAttribute("action"), { email: value }, function (status) {
+        busy(requestButton, false);
+        // 404 is an unknown account where the service is set to reveal
+        // them; the page says the same either way.
+        if (status === 200 || status === 404) {
+          show("sent");
+        } else if (status === 400) {
+          setError(email, "Enter a valid email address, like name@example.com.");
+          email.focus();
+        } else if (status === 429) {
+          requestError.textContent = msgTooMany;
+        } else {
+          requestError.textContent = msgFailed;
+        }
+      }, function () {
+        busy(requestButton, false);
+        requestError.textContent = msgOffline;
+      });
+    });
+  }
+})();

@@ -1,0 +1,57 @@
+package reset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// CheckLink reports whether token names a live link: stored, unexpired, of
+// an account that is still active, the account's latest link, and issued
+// under the account's current session_version. It is what the reset page
+// asks before it shows the form.
+//
+// It only reads. Opening a link is not a guess and must not cost one: mail
+// scanners and link previews open links before their owner does, so
+// CheckLink writes nothing, counts nothing and consumes nothing. The
+// answer can be stale by the time the form is sent; ResetWithLink decides
+// again, in its transaction's conditions.
+//
+// Errors: ErrInvalidToken (malformed, unknown, expired, used, superseded,
+// or its account inactive or its password changed since), or a wrapped
+// dependency failure.
+func (s *Service) CheckLink(ctx context.Context, token Token) error {
+	if !validToken(token) {
+		return ErrInvalidToken
+	}
+	rec, err := s.store.FindLink(ctx, hashToken(token), s.now())
+	if errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalidToken) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("find link: %w", err)
+	}
+	if rec.AccountID == "" { // the decoy of an unknown account
+		return ErrInvalidToken
+	}
+	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	if errors.Is(err, ErrUnknownAccount) {
+		return ErrInvalidToken
+	}
+	if err != nil {
+		return fmt.Errorf("link account: %w", err)
+	}
+	// A password change by any route bumps session_version, which kills
+	// every link issued before it.
+	if !acct.Active || acct.SessionVersion != rec.SessionVersion {
+		return ErrInvalidToken
+	}
+	latest, err := s.store.LinkIsLatest(ctx, rec)
+	if err != nil {
+		return fmt.Errorf("check latest link: %w", err)
+	}
+	if !latest {
+		return ErrInvalidToken
+	}
+	return nil
+}
