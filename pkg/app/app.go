@@ -5,13 +5,14 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
@@ -32,16 +33,42 @@ type Clients struct {
 	Secrets  *secretsmanager.Client
 }
 
-// NewClients builds the clients from the SDK's default configuration chain
-// (environment, shared files, the Lambda role). It makes no network call;
-// AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SESV2 point them at local
-// emulators.
-func NewClients(ctx context.Context) (Clients, error) {
-	cfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return Clients{}, fmt.Errorf("load AWS configuration: %w", err)
+// EnvClients builds the clients from the environment Lambda gives a
+// function: AWS_REGION, the role's credentials in AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and AWS_ENDPOINT_URL_DYNAMODB,
+// AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER for local
+// emulators. It makes no network call.
+//
+// It does not go through the SDK's default configuration chain (shared
+// files, SSO, STS, IMDS): a function never needs them, and leaving their
+// packages out of the binary makes every bootstrap smaller and its cold
+// start shorter (see docs/performance.md). The CLI, which does need
+// profiles and SSO, loads the full chain itself.
+func EnvClients(lookup func(string) (string, bool)) (Clients, error) {
+	env := func(name string) string {
+		v, _ := lookup(name)
+		return v
 	}
-	return ClientsFrom(cfg), nil
+	region := env("AWS_REGION")
+	if region == "" {
+		return Clients{}, errors.New("AWS_REGION is not set")
+	}
+	cfg := aws.Config{
+		Region: region,
+		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
+			env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"))),
+	}
+	c := ClientsFrom(cfg)
+	if u := env("AWS_ENDPOINT_URL_DYNAMODB"); u != "" {
+		c.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(u) })
+	}
+	if u := env("AWS_ENDPOINT_URL_SESV2"); u != "" {
+		c.SES = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(u) })
+	}
+	if u := env("AWS_ENDPOINT_URL_SECRETS_MANAGER"); u != "" {
+		c.Secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(u) })
+	}
+	return c, nil
 }
 
 // ClientsFrom builds the clients from an AWS configuration.
@@ -116,7 +143,7 @@ func FunctionHandler(ctx context.Context, function string, lookup func(string) (
 	if err != nil {
 		return nil, err
 	}
-	clients, err := NewClients(ctx)
+	clients, err := EnvClients(lookup)
 	if err != nil {
 		return nil, err
 	}
