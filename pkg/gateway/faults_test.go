@@ -536,15 +536,13 @@ func TestThrottleOutlastsRetries(t *testing.T) {
 	}
 }
 
-// TestBugUnsentCodeOutlivesDeadline: SES is slow and the function's
+// TestUnsentCodeWithdrawnPastDeadline: SES is slow and the function's
 // deadline passes while the mail is on its way. The answer is the 500, in
-// time, but the code or link no mail carried must not hold the user's next
-// request back. It does: RequestCode (pkg/reset/request_code.go:88) and
-// RequestLink (request_link.go:65) take it back with the request's context,
-// which has expired by then, so WithdrawCode/WithdrawLink fail at once
-// ("withdraw unsent code: context deadline exceeded") and the next request
-// is refused for MIN_SEND_INTERVAL.
-func TestBugUnsentCodeOutlivesDeadline(t *testing.T) {
+// time, and the code or link no mail carried does not hold the user's next
+// request back: the mail gets the deadline less a reserve, and the
+// withdrawal runs in that reserve on a context of its own
+// (pkg/reset/withdraw.go).
+func TestUnsentCodeWithdrawnPastDeadline(t *testing.T) {
 	t.Parallel()
 	for _, link := range []bool{false, true} {
 		name := map[bool]string{false: "code", true: "link"}[link]
