@@ -22,7 +22,7 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 # $(2) says how to get it.
 require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
 
-.PHONY: all build test test-go lint clean node_modules check-test-tools dev bench FORCE
+.PHONY: all build test test-go test-browser lint clean node_modules check-test-tools dev bench FORCE
 
 all: build
 
@@ -61,11 +61,18 @@ check-test-tools:
 
 ## test: every test; the ones that need DynamoDB and SES start the emulators
 ## themselves (pkg/emulator). Later steps join test's prerequisites.
-test: test-go
+test: test-go test-browser
 
 test-go: node_modules check-test-tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+## test-browser: the reset page in Debian's Chromium, driven by playwright-core
+## (npm ci), against a passreset dev of its own on free ports: with and
+## without JavaScript. Screenshots of each state go to .dev/screenshots.
+test-browser: node_modules check-test-tools
+	$(call require,$${CHROMIUM:-/usr/bin/chromium},install Chromium: apt-get install chromium (or set CHROMIUM to one))
+	node --test $(ROOT)/pkg/devserver/browser/reset-page.test.mjs
 
 ## dev: the whole service on this machine, no AWS account, Docker or SAM:
 ## DynamoDB Local (in memory; PERSIST=1 keeps .dev/dynamodb), the SES

@@ -101,7 +101,7 @@ type page struct {
 const (
 	pageMsgNoPassword = "Enter a new password."
 	pageMsgNoConfirm  = "Enter the new password again."
-	pageMsgMismatch   = "The two passwords do not match."
+	pageMsgMismatch   = "The two passwords do not match. Enter the new password in both fields again."
 	pageMsgBadEmail   = "Enter a valid email address, like name@example.com."
 	pageMsgTooMany    = "Too many attempts from your network. Please wait a few minutes and try again."
 )
