@@ -198,7 +198,7 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 	if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
-	handler, err := NewServer(routes, svc.Flows, log, opts.Stdout)
+	handler, err := NewServer(routes, svc.Flows, app.PageOptions(cfg), log, opts.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}

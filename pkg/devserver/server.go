@@ -28,13 +28,14 @@ type Server struct {
 	accessMu sync.Mutex
 }
 
-// NewServer builds the handler of every function in routes over flows.
-// It fails when the template routes a key to a function whose handler does
-// not serve it: the template and the code disagree.
-func NewServer(routes Routes, flows gateway.Flows, log *slog.Logger, access io.Writer) (*Server, error) {
+// NewServer builds the handler of every function in routes over flows,
+// with the reset page's options. It fails when the template routes a key
+// to a function whose handler does not serve it: the template and the code
+// disagree.
+func NewServer(routes Routes, flows gateway.Flows, page gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
 	s := &Server{keys: routes.Keys(), handlers: map[string]*gateway.Handler{}, access: access}
 	for fn, keys := range routes {
-		h, err := gateway.ForFunction(fn, flows, log.With("function", fn))
+		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), page)
 		if err != nil {
 			return nil, fmt.Errorf("template.yaml function %s: %w", fn, err)
 		}

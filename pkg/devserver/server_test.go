@@ -119,7 +119,7 @@ func newTestServer(t *testing.T) (*httptest.Server, *recorder, *bytes.Buffer) {
 	}
 	flows := &recorder{}
 	var access bytes.Buffer
-	s, err := NewServer(routes, flows, slog.New(slog.NewTextHandler(io.Discard, nil)), &syncWriter{w: &access})
+	s, err := NewServer(routes, flows, gateway.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), &syncWriter{w: &access})
 	if err != nil {
 		t.Fatal(err)
 	}
