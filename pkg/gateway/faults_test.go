@@ -375,7 +375,7 @@ func TestFaultMailAndWithdrawBothFail(t *testing.T) {
 	again := faultPost(t, env, "/auth/otp", "action", "create", "email", a.Email)
 	t.Logf("double fault: %d; code stored: %v; the next request: %d %s (Retry-After %s)",
 		r.Status, faultCodeLive(t, env, a.ID), again.Status, again.Body, again.Headers["Retry-After"])
-	if !strings.Contains(env.Log.String(), "withdraw unsent code") {
+	if !strings.Contains(env.Log.String(), "withdraw unsent record") {
 		t.Error("the failed withdraw was not logged")
 	}
 }
