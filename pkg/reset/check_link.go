@@ -2,7 +2,6 @@ package reset
 
 import (
 	"context"
-	"errors"
 	"fmt"
 )
 
@@ -21,30 +20,9 @@ import (
 // or its account inactive or its password changed since), or a wrapped
 // dependency failure.
 func (s *Service) CheckLink(ctx context.Context, token Token) error {
-	if !validToken(token) {
-		return ErrInvalidToken
-	}
-	rec, err := s.store.FindLink(ctx, hashToken(token), s.now())
-	if errors.Is(err, ErrExpired) || errors.Is(err, ErrInvalidToken) {
-		return ErrInvalidToken
-	}
+	rec, _, err := s.findLink(ctx, token, s.now())
 	if err != nil {
-		return fmt.Errorf("find link: %w", err)
-	}
-	if rec.AccountID == "" { // the decoy of an unknown account
-		return ErrInvalidToken
-	}
-	acct, err := s.store.AccountByID(ctx, rec.AccountID)
-	if errors.Is(err, ErrUnknownAccount) {
-		return ErrInvalidToken
-	}
-	if err != nil {
-		return fmt.Errorf("link account: %w", err)
-	}
-	// A password change by any route bumps session_version, which kills
-	// every link issued before it.
-	if !acct.Active || acct.SessionVersion != rec.SessionVersion {
-		return ErrInvalidToken
+		return err
 	}
 	latest, err := s.store.LinkIsLatest(ctx, rec)
 	if err != nil {

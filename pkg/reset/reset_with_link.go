@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // LinkReset proves a link token and sets a new password.
@@ -30,28 +31,9 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	if err := s.policy.Check(req.NewPassword); err != nil {
 		return err
 	}
-	if !validToken(req.Token) {
-		return ErrInvalidToken
-	}
-	rec, err := s.store.FindLink(ctx, hashToken(req.Token), now)
-	if errors.Is(err, ErrExpired) {
-		return ErrInvalidToken
-	}
+	rec, acct, err := s.findLink(ctx, req.Token, now)
 	if err != nil {
-		return fmt.Errorf("find link: %w", err)
-	}
-	if rec.AccountID == "" { // the decoy of an unknown account
-		return ErrInvalidToken
-	}
-	acct, err := s.store.AccountByID(ctx, rec.AccountID)
-	if errors.Is(err, ErrUnknownAccount) {
-		return ErrInvalidToken
-	}
-	if err != nil {
-		return fmt.Errorf("link account: %w", err)
-	}
-	if !acct.Active {
-		return ErrInvalidToken
+		return err
 	}
 	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
 	if err != nil {
@@ -64,4 +46,38 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	}
 	s.notify(ctx, acct)
 	return nil
+}
+
+// findLink reads the link token names and its account, and refuses with
+// ErrInvalidToken a token that is malformed, unknown, expired, a decoy, of
+// an account gone or inactive, or issued before the account's password last
+// changed. Whether it is still the account's latest link is left to the
+// caller: the consuming transaction checks it in its condition.
+func (s *Service) findLink(ctx context.Context, token Token, now time.Time) (LinkRecord, Account, error) {
+	if !validToken(token) {
+		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	rec, err := s.store.FindLink(ctx, hashToken(token), now)
+	if errors.Is(err, ErrExpired) {
+		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	if err != nil {
+		return LinkRecord{}, Account{}, fmt.Errorf("find link: %w", err)
+	}
+	if rec.AccountID == "" { // the decoy of an unknown account
+		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	if errors.Is(err, ErrUnknownAccount) {
+		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	if err != nil {
+		return LinkRecord{}, Account{}, fmt.Errorf("link account: %w", err)
+	}
+	// A password change by any route bumps session_version, which kills
+	// every link issued before it.
+	if !acct.Active || acct.SessionVersion != rec.SessionVersion {
+		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	return rec, acct, nil
 }
