@@ -9,6 +9,7 @@ import (
 	"embed"
 	"fmt"
 	htmltemplate "html/template"
+	"sync"
 	texttemplate "text/template"
 	"time"
 
@@ -49,10 +50,12 @@ func New(api API, settings Settings) *Mailer {
 //go:embed templates
 var files embed.FS
 
-var (
-	texts = texttemplate.Must(texttemplate.ParseFS(files, "templates/*.txt"))
-	htmls = htmltemplate.Must(htmltemplate.ParseFS(files, "templates/*.html"))
-)
+// templates are parsed on the first mail, not at cold start: an instance
+// that only answers bad requests or wrong guesses never pays for them.
+var templates = sync.OnceValues(func() (*texttemplate.Template, *htmltemplate.Template) {
+	return texttemplate.Must(texttemplate.ParseFS(files, "templates/*.txt")),
+		htmltemplate.Must(htmltemplate.ParseFS(files, "templates/*.html"))
+})
 
 // mail is what every template can use.
 type mail struct {
@@ -83,6 +86,7 @@ func (m *Mailer) SendPasswordChanged(ctx context.Context, to string, at time.Tim
 
 func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) error {
 	data.App = m.settings.AppName
+	texts, htmls := templates()
 	var text, html bytes.Buffer
 	if err := texts.ExecuteTemplate(&text, name+".txt", data); err != nil {
 		return fmt.Errorf("render %s text: %w", name, err)
