@@ -76,3 +76,16 @@ func TestCheckRefusesListedPasswords(t *testing.T) {
 		}
 	}
 }
+
+// TestEmbeddedListMatchesText: the binary embeds common-passwords.txt.gz;
+// common-passwords.txt is what people read and edit. Rebuild the first
+// from the second with: gzip -9 -n -k -c common-passwords.txt > common-passwords.txt.gz
+func TestEmbeddedListMatchesText(t *testing.T) {
+	text, err := os.ReadFile("common-passwords.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := gunzip(commonPasswordsGzip); got != string(text) {
+		t.Fatalf("common-passwords.txt.gz holds %d bytes that differ from common-passwords.txt (%d bytes): rebuild it", len(got), len(text))
+	}
+}

@@ -19,7 +19,7 @@
 //
 // # The common-password list
 //
-// common-passwords.txt, embedded in the binary, is the 17,950 entries of 8 or
+// common-passwords.txt, embedded in the binary gzipped, is the 17,950 entries of 8 or
 // more characters from the password list of zxcvbn-ts
 // (https://github.com/zxcvbn-ts/zxcvbn), file src/passwords.json of the npm
 // package @zxcvbn-ts/language-common 4.1.3, MIT licence (see
@@ -34,5 +34,7 @@
 //
 // then keep the file's header, and below its empty line write the entries of
 // package/src/passwords.json with 8 or more characters, sorted bytewise, one a
-// line; TestCommonPasswordsFile checks the result.
+// line; TestCommonPasswordsFile checks the result. Then rebuild the embedded
+// copy, gzip -9 -n -k -c common-passwords.txt > common-passwords.txt.gz, which
+// TestEmbeddedListMatchesText checks.
 package password
