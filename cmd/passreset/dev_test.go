@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passreset/passreset/pkg/apptest"
 	"github.com/passreset/passreset/pkg/emulator"
 )
 
@@ -36,7 +37,7 @@ var bin string
 var dev struct {
 	once     sync.Once
 	cmd      *exec.Cmd
-	out      *syncBuffer
+	out      *apptest.LogBuffer
 	exited   chan error
 	stateDir string
 	api      string // http://localhost:PORT
@@ -92,7 +93,7 @@ func startDev() {
 		dev.err = err
 		return
 	}
-	dev.out = &syncBuffer{}
+	dev.out = &apptest.LogBuffer{}
 	dev.cmd = exec.Command(bin, "dev", "--port", "0", "--ses-port", "0", "--dynamodb-port", "0", "--state-dir", dev.stateDir)
 	dev.cmd.Env = cleanEnv()
 	dev.cmd.Stdout, dev.cmd.Stderr = dev.out, dev.out
@@ -358,22 +359,4 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// syncBuffer is a bytes.Buffer for a child's output, read while written.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
