@@ -3,6 +3,7 @@ package reset
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // CodeRequest asks for a one-time code by mail.
@@ -28,21 +29,7 @@ type CodeRequest struct {
 // ErrUnknownAccount, ErrInactiveAccount, or a wrapped dependency failure.
 func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	now := s.now()
-	// The per-IP limit comes first so a flood costs one write per request
-	// and never reaches the users table.
-	if err := s.store.CountRequest(ctx, PurposeSend, req.IP, s.ipLimit(), now); err != nil {
-		return fmt.Errorf("count request: %w", err)
-	}
-	acct, known, err := s.find(ctx, req.Account)
-	if err != nil {
-		return err
-	}
-	if err := s.revealed(known, acct); err != nil {
-		return err
-	}
-	mail := known && acct.Active
-
-	subject, err := s.subject(ctx, acct, known, req.Account)
+	to, err := s.recipientFor(ctx, req.IP, req.Account, now)
 	if err != nil {
 		return err
 	}
@@ -59,15 +46,13 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 		return err
 	}
 	rec := CodeRecord{
-		Subject:        subject,
+		Subject:        to.subject,
+		AccountID:      to.accountID(),
 		ID:             id,
-		Hash:           hashCode(key, subject, id, code),
+		Hash:           hashCode(key, to.subject, id, code),
 		KeyID:          key.ID,
 		ExpiresAt:      now.Add(s.settings.OTPTTL),
-		SessionVersion: acct.SessionVersion,
-	}
-	if mail {
-		rec.AccountID = acct.ID
+		SessionVersion: to.acct.SessionVersion,
 	}
 	if req.BindDevice {
 		rec.Device = deviceHash(req.Device)
@@ -78,17 +63,58 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	if err := s.store.IssueCode(ctx, rec, s.sendLimit(), now); err != nil {
 		return fmt.Errorf("issue code: %w", err)
 	}
-	if !mail {
+	if !to.mail {
 		s.waitLikeMail(ctx)
 		return nil
 	}
 	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error { return s.mailer.SendCode(ctx, acct.Email, code, s.settings.OTPTTL) },
+		func(ctx context.Context) error { return s.mailer.SendCode(ctx, to.acct.Email, code, s.settings.OTPTTL) },
 		func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec) })
 	if err != nil {
 		return fmt.Errorf("send code mail: %w", err)
 	}
 	return nil
+}
+
+// recipient is whom a send request is for.
+type recipient struct {
+	acct Account
+	// mail is false for an unknown or inactive account: it gets the same
+	// limits, records and answer as a known one, and no mail.
+	mail bool
+	// subject is the key the account's records and counters are kept
+	// under (see Service.subject).
+	subject string
+}
+
+// accountID is what a record stores as its account: empty on the decoy of
+// an account that gets no mail, so the decoy can never be consumed.
+func (r recipient) accountID() string {
+	if !r.mail {
+		return ""
+	}
+	return r.acct.ID
+}
+
+// recipientFor counts a send request against its IP, then finds whom it is
+// for. The per-IP limit comes first so a flood costs one write per request
+// and never reaches the users table.
+func (s *Service) recipientFor(ctx context.Context, ip string, l Lookup, now time.Time) (recipient, error) {
+	if err := s.store.CountRequest(ctx, PurposeSend, ip, s.ipLimit(), now); err != nil {
+		return recipient{}, fmt.Errorf("count request: %w", err)
+	}
+	acct, known, err := s.find(ctx, l)
+	if err != nil {
+		return recipient{}, err
+	}
+	if err := s.revealed(known, acct); err != nil {
+		return recipient{}, err
+	}
+	subject, err := s.subject(ctx, acct, known, l)
+	if err != nil {
+		return recipient{}, err
+	}
+	return recipient{acct: acct, mail: known && acct.Active, subject: subject}, nil
 }
 
 // revealed returns the seeds' "not found" outcomes when the deployer has

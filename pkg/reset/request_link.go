@@ -21,20 +21,7 @@ type LinkRequest struct {
 // ErrInactiveAccount (revealed only), or a wrapped dependency failure.
 func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 	now := s.now()
-	if err := s.store.CountRequest(ctx, PurposeSend, req.IP, s.ipLimit(), now); err != nil {
-		return fmt.Errorf("count request: %w", err)
-	}
-	lookup := Lookup{Email: req.Email}
-	acct, known, err := s.find(ctx, lookup)
-	if err != nil {
-		return err
-	}
-	if err := s.revealed(known, acct); err != nil {
-		return err
-	}
-	mail := known && acct.Active
-
-	subject, err := s.subject(ctx, acct, known, lookup)
+	to, err := s.recipientFor(ctx, req.IP, Lookup{Email: req.Email}, now)
 	if err != nil {
 		return err
 	}
@@ -44,24 +31,24 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 	}
 	rec := LinkRecord{
 		Hash:           hashToken(token),
-		Subject:        subject,
-		SessionVersion: acct.SessionVersion,
+		Subject:        to.subject,
+		AccountID:      to.accountID(),
+		SessionVersion: to.acct.SessionVersion,
 		ExpiresAt:      now.Add(s.settings.LinkTTL),
-	}
-	if mail {
-		rec.AccountID = acct.ID
 	}
 	// Stores the link and counts the send in one transaction, as for codes.
 	if err := s.store.IssueLink(ctx, rec, s.sendLimit(), now); err != nil {
 		return fmt.Errorf("issue link: %w", err)
 	}
-	if !mail {
+	if !to.mail {
 		s.waitLikeMail(ctx)
 		return nil
 	}
 	link := linkURL(s.settings.ResetURL, token)
 	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error { return s.mailer.SendLink(ctx, acct.Email, link, s.settings.LinkTTL) },
+		func(ctx context.Context) error {
+			return s.mailer.SendLink(ctx, to.acct.Email, link, s.settings.LinkTTL)
+		},
 		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec) })
 	if err != nil {
 		return fmt.Errorf("send link mail: %w", err)
