@@ -198,14 +198,7 @@ func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct rese
 	if err != nil {
 		return err
 	}
-	code := types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(s.tokens),
-		Key:                       keyOf(stateKey(rec.Subject)),
-		UpdateExpression:          e.Update(),
-		ConditionExpression:       e.Condition(),
-		ExpressionAttributeNames:  e.Names(),
-		ExpressionAttributeValues: e.Values(),
-	}}
+	code := transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e)
 	password, err := s.setPassword(acct.ID, rec.SessionVersion, newHash, now)
 	if err != nil {
 		return err
@@ -267,12 +260,5 @@ func (s *Store) setPassword(id string, sessionVersion int64, newHash string, now
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	return types.TransactWriteItem{Update: &types.Update{
-		TableName:                 aws.String(t.Name),
-		Key:                       map[string]types.AttributeValue{t.KeyAttribute: &types.AttributeValueMemberS{Value: id}},
-		UpdateExpression:          e.Update(),
-		ConditionExpression:       e.Condition(),
-		ExpressionAttributeNames:  e.Names(),
-		ExpressionAttributeValues: e.Values(),
-	}}, nil
+	return transactUpdate(t.Name, map[string]types.AttributeValue{t.KeyAttribute: &types.AttributeValueMemberS{Value: id}}, e), nil
 }

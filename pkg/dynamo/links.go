@@ -33,16 +33,9 @@ func (s *Store) IssueLink(ctx context.Context, rec reset.LinkRecord, limit reset
 		if err != nil {
 			return err
 		}
-		in := s.update(stateKey(rec.Subject), e, types.ReturnValueNone)
-		state := types.TransactWriteItem{Update: &types.Update{
-			TableName:                           in.TableName,
-			Key:                                 in.Key,
-			UpdateExpression:                    in.UpdateExpression,
-			ConditionExpression:                 in.ConditionExpression,
-			ExpressionAttributeNames:            in.ExpressionAttributeNames,
-			ExpressionAttributeValues:           in.ExpressionAttributeValues,
-			ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
-		}}
+		state := transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e)
+		// The account's state as it was tells which send rule refused.
+		state.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{link, state}})
 		var canceled *types.TransactionCanceledException
 		if !errors.As(err, &canceled) {

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
@@ -127,6 +128,20 @@ func build(b expression.Builder) (expression.Expression, error) {
 		return e, fmt.Errorf("build expression: %w", err)
 	}
 	return e, nil
+}
+
+// transactUpdate is an update as one item of a transaction. It returns no
+// old values when its condition fails: a users-table item would carry the
+// password hash into the error.
+func transactUpdate(table string, key map[string]types.AttributeValue, e expression.Expression) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{
+		TableName:                 aws.String(table),
+		Key:                       key,
+		UpdateExpression:          e.Update(),
+		ConditionExpression:       e.Condition(),
+		ExpressionAttributeNames:  e.Names(),
+		ExpressionAttributeValues: e.Values(),
+	}}
 }
 
 func keyOf(pk string) map[string]types.AttributeValue {
