@@ -49,6 +49,9 @@ func Static(id string, secret []byte) (*Ring, error) {
 // Current returns the key new records are hashed with.
 func (r *Ring) Current(context.Context) (reset.Key, error) { return r.current, nil }
 
+// Subject returns the key subjects are derived with.
+func (r *Ring) Subject(context.Context) (reset.Key, error) { return r.current, nil }
+
 // ByID returns the key named id.
 func (r *Ring) ByID(_ context.Context, id string) (reset.Key, error) {
 	k, ok := r.byID[id]
@@ -88,6 +91,15 @@ func (s *Secret) Current(ctx context.Context) (reset.Key, error) {
 		return reset.Key{}, err
 	}
 	return r.current, nil
+}
+
+// Subject returns the secret's subject key.
+func (s *Secret) Subject(ctx context.Context) (reset.Key, error) {
+	r, err := s.load(ctx)
+	if err != nil {
+		return reset.Key{}, err
+	}
+	return r.Subject(ctx)
 }
 
 // ByID returns the secret's key named id.

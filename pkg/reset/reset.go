@@ -102,6 +102,10 @@ type Keys interface {
 	Current(ctx context.Context) (Key, error)
 	// ByID finds the key a stored record names, current or retired.
 	ByID(ctx context.Context, id string) (Key, error)
+	// Subject is the key the names of an account's records and counters
+	// in the tokens table are derived with. It stays the same when the
+	// code key rotates, so a rotation restarts no limit and loses no code.
+	Subject(ctx context.Context) (Key, error)
 }
 
 // Key is one HMAC key and the id stored beside what it hashed.
