@@ -6,6 +6,7 @@
 //	passreset user add --email E --password P [--username U]
 //	passreset user check --email E --password P   exit 0 on a match, 1 if not
 //	passreset invoke FUNCTION --event FILE        run a function's bootstrap once
+//	passreset keys rotate --secret-id ARN         a new HMAC key in the secret
 //
 // With no endpoint given, tables and user talk to the running "make dev"
 // stack; see the help of each command for how to point them elsewhere.
@@ -48,6 +49,11 @@ Usage:
   passreset invoke FUNCTION --event FILE [--bootstrap PATH]
       run functions/FUNCTION's real bootstrap once under a local Lambda
       Runtime API, against the running dev stack, and print its response.
+  passreset keys rotate --secret-id ARN_OR_NAME [--endpoint URL] [--drop-previous]
+      put a new HMAC key in the deployed secret (Secrets Manager at --endpoint,
+      else AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS), keeping the old key
+      under previous and the subject key as it was. Prints key ids, never a
+      key. See SECURITY.md, "Rotating the HMAC key".
 
 Where tables and user go (the first rule that applies):
   1. --endpoint URL
@@ -90,6 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		code, err = c.user(ctx, rest)
 	case "invoke":
 		err = c.invoke(ctx, rest)
+	case "keys":
+		err = c.keys(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -100,7 +100,9 @@ func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error)
 func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() time.Time) (Service, error) {
 	var keys reset.Keys
 	if cfg.HMACKeySecretARN != "" {
-		keys = keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
+		secret := keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
+		secret.Log = log
+		keys = secret
 	} else {
 		ring, err := keyring.Static(cfg.HMACKeyID, cfg.HMACKey)
 		if err != nil {

@@ -19,10 +19,12 @@ import (
 const (
 	currentKey  = "current-key-material-0123456789abcdef"
 	previousKey = "previous-key-material-0123456789abcdef"
+	subjectKey  = "subject-key-material-0123456789abcdef"
+	nextKey     = "next-key-material-0123456789abcdef0123"
 	shortKey    = "short-key-material-0123"
 )
 
-var keys = []string{currentKey, previousKey, shortKey}
+var keys = []string{currentKey, previousKey, subjectKey, nextKey, shortKey}
 
 func noKeyIn(t *testing.T, what string, err error) {
 	t.Helper()
@@ -70,6 +72,9 @@ func TestStatic(t *testing.T) {
 			if _, err := r.ByID(context.Background(), "other"); err == nil {
 				t.Errorf("Static(%q, key).ByID(\"other\") = nil error; want one", tt.id)
 			}
+			if k, err := r.Subject(context.Background()); err != nil || k.ID != keyring.SubjectKeyID || !bytes.Equal(k.Secret, tt.secret) {
+				t.Errorf("Static(%q, key).Subject() = %q, %v; want the key, named %q", tt.id, k.ID, err, keyring.SubjectKeyID)
+			}
 		})
 	}
 }
@@ -110,6 +115,39 @@ func TestParse(t *testing.T) {
 	}
 }
 
+func TestParseSubjectKey(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name, secret, want string
+	}{
+		// What every deployment derived its subjects with before the
+		// field existed.
+		{"absent", `{"kid": "k2", "key": "` + currentKey + `"}`, currentKey},
+		{"null", `{"kid": "k2", "key": "` + currentKey + `", "subject_key": null}`, currentKey},
+		{"present", `{"kid": "k2", "key": "` + currentKey + `", "subject_key": "` + subjectKey + `"}`, subjectKey},
+		{"with previous", `{"kid": "k3", "key": "` + nextKey + `", "previous": {"k2": "` + currentKey + `"}, "subject_key": "` + currentKey + `"}`, currentKey},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r, err := keyring.Parse([]byte(tt.secret))
+			if err != nil {
+				t.Fatalf("Parse(%s): %v", tt.name, err)
+			}
+			k, err := r.Subject(ctx)
+			if err != nil || k.ID != keyring.SubjectKeyID || string(k.Secret) != tt.want {
+				t.Errorf("Parse(%s).Subject() = %q with %d bytes, %v; want %q with the key %.8s…", tt.name, k.ID, len(k.Secret), err, keyring.SubjectKeyID, tt.want)
+			}
+			// The subject key names; it never verifies a code.
+			if _, err := r.ByID(ctx, keyring.SubjectKeyID); err == nil {
+				t.Errorf("Parse(%s).ByID(%q) = nil error; want one", tt.name, keyring.SubjectKeyID)
+			}
+			if cur, err := r.Current(ctx); err != nil || cur.ID == keyring.SubjectKeyID || string(cur.Secret) == subjectKey {
+				t.Errorf("Parse(%s).Current() = %q, %v; want the code key, not the subject key", tt.name, cur.ID, err)
+			}
+		})
+	}
+}
+
 func TestParseRefuses(t *testing.T) {
 	tests := []struct {
 		name, secret string
@@ -125,6 +163,9 @@ func TestParseRefuses(t *testing.T) {
 		{"short key", `{"kid": "k2", "key": "` + shortKey + `"}`},
 		{"short previous key", `{"kid": "k2", "key": "` + currentKey + `", "previous": {"k1": "` + shortKey + `"}}`},
 		{"previous not an object", `{"kid": "k2", "key": "` + currentKey + `", "previous": ["` + previousKey + `"]}`},
+		{"short subject key", `{"kid": "k2", "key": "` + currentKey + `", "subject_key": "` + shortKey + `"}`},
+		{"empty subject key", `{"kid": "k2", "key": "` + currentKey + `", "subject_key": ""}`},
+		{"subject key not a string", `{"kid": "k2", "key": "` + currentKey + `", "subject_key": ["` + subjectKey + `"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,10 +179,12 @@ func TestParseRefuses(t *testing.T) {
 }
 
 // fakeSecrets is a hand-written Secrets Manager: it counts calls, records
-// the SecretId asked for, and fails the first failures calls.
+// the SecretId asked for, fails the first failures calls and every call
+// while down is set, and answers the secret set last.
 type fakeSecrets struct {
 	secret   string
 	failures int32
+	down     atomic.Bool
 
 	calls atomic.Int32
 	mu    sync.Mutex
@@ -153,12 +196,19 @@ var errUnavailable = errors.New("secrets manager unavailable")
 func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
 	n := f.calls.Add(1)
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	f.ids = append(f.ids, aws.ToString(in.SecretId))
-	f.mu.Unlock()
-	if n <= f.failures {
+	if n <= f.failures || f.down.Load() {
 		return nil, errUnavailable
 	}
 	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.secret)}, nil
+}
+
+// set replaces the secret, as PutSecretValue would.
+func (f *fakeSecrets) set(secret string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.secret = secret
 }
 
 const arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:passreset-hmac-AbCdEf"
