@@ -65,7 +65,7 @@ func (s *Store) SetPassword(ctx context.Context, id, newHash string, now time.Ti
 	if err != nil {
 		return err
 	}
-	w, err := s.setPassword(id, acct.SessionVersion, newHash, now)
+	w, err := s.setPassword(acct, acct.SessionVersion, newHash, now)
 	if err != nil {
 		return err
 	}

@@ -14,73 +14,135 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// An account's codes and counters share one item, "acct#<subject>", so that
-// issuing a code and counting the send is one conditional write, and
-// counting a guess at the code and against the account's daily failure
-// budget is another.
+// A name's code and counters share one item, "acct#<subject>", so that
+// counting a guess at the code and against the name's daily failure budget
+// is one conditional write. The account-wide rules live in the owner's
+// item, "owner#<owner>": issuing a code or link writes both in one
+// transaction, and so does consuming one.
 
-// sends is the rule on mails to one account: limit.Max per window, and
-// limit.MinInterval between two.
+// sends is the rule on mails: limit.Max in any window, and limit.MinInterval
+// between two (the interval only on a name's item).
 type sends struct {
 	w   window
 	gap time.Duration
 }
 
 func newSends(limit reset.SendLimit) sends {
-	return sends{w: window{start: attrSendWindowStart, count: attrSends, limit: limit.Limit}, gap: limit.MinInterval}
+	return sends{w: window{prefix: windowSends, limit: limit.Limit}, gap: limit.MinInterval}
 }
 
-// allowed is the condition on the account's item for one more send.
-func (sd sends) allowed(now time.Time, restart bool) expression.ConditionBuilder {
-	// Rule: at least MinInterval since the last mail to this account.
+// allowed is the condition on a name's item for one more send.
+func (sd sends) allowed(now time.Time, join bool) expression.ConditionBuilder {
+	// Rule: at least MinInterval since the last mail to this name.
 	spaced := expression.Name(attrLastSentAt).AttributeNotExists().Or(
 		expression.Name(attrLastSentAt).LessThanEqual(expression.Value(unix(now.Add(-sd.gap)))))
-	// Rule: at most Max mails per window to this account.
-	return sd.w.condition(now, restart).And(spaced)
+	// Rule: at most Max mails in any window.
+	return sd.w.hasRoom(now, join).And(spaced)
 }
 
-func (sd sends) counted(u expression.UpdateBuilder, now time.Time, restart bool) expression.UpdateBuilder {
-	return sd.w.counted(u, now, restart).
+func (sd sends) counted(u expression.UpdateBuilder, now time.Time, join bool) expression.UpdateBuilder {
+	return sd.w.counted(u, now, join).
 		Set(expression.Name(attrLastSentAt), expression.Value(unix(now))).
 		Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
 }
 
-func (sd sends) judge(old item, now time.Time) (bool, error) {
+// judge reads a name's item as it was when allowed failed.
+func (sd sends) judge(old item, now time.Time) (join bool, err error) {
 	if last, ok := old.num(attrLastSentAt); ok && last > unix(now.Add(-sd.gap)) {
 		return false, limitError(reset.ErrRateLimited, time.Unix(last, 0).Add(sd.gap), now)
 	}
 	return sd.w.judge(old, now, reset.ErrRateLimited)
 }
 
-// IssueCode stores rec as the account's only code, replacing any earlier
-// one, and counts the send, in one conditional update. The account's
-// failure budget in the same item is left as it is: a new code does not
-// restore guesses.
-func (s *Store) IssueCode(ctx context.Context, rec reset.CodeRecord, limit reset.SendLimit, now time.Time) error {
+// issue writes a new code or link: extra (the link's own item, if any),
+// the name's item (fields set, its sends counted) and the owner's item (the
+// record made the latest, its sends counted), in one transaction. When
+// only the owner's account-wide send limit refuses, the record is written
+// and made the latest all the same, uncounted there, and mail is false:
+// the request looks like any other, earlier secrets are dead, and nobody
+// receives the new one.
+func (s *Store) issue(ctx context.Context, extra []types.TransactWriteItem, subject string, fields func() expression.UpdateBuilder, owner, id string, limit reset.SendLimit, now time.Time) (mail bool, err error) {
 	sd := newSends(limit)
-	_, err := s.updateWindowed(ctx, func(restart bool) (*dynamodb.UpdateItemInput, error) {
-		u := expression.Set(expression.Name(attrCodeID), expression.Value(rec.ID)).
+	nameAt, ownerAt := len(extra), len(extra)+1
+	mail = true
+	nameJoin, ownerJoin := sd.w.joins(), sd.w.joins()
+	for range maxTries {
+		name, err := build(expression.NewBuilder().WithUpdate(sd.counted(fields(), now, nameJoin)).WithCondition(sd.allowed(now, nameJoin)))
+		if err != nil {
+			return false, err
+		}
+		latest := expression.Set(expression.Name(attrLatest), expression.Value(id)).
+			Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
+		b := expression.NewBuilder().WithUpdate(latest)
+		if mail {
+			// Rule: at most Max mails to the account in any window,
+			// whichever of its names they were asked by.
+			b = expression.NewBuilder().WithUpdate(sd.w.counted(latest, now, ownerJoin)).WithCondition(sd.w.hasRoom(now, ownerJoin))
+		}
+		own, err := build(b)
+		if err != nil {
+			return false, err
+		}
+		items := append(append([]types.TransactWriteItem{}, extra...),
+			transactUpdate(s.tokens, keyOf(stateKey(subject)), name),
+			transactUpdate(s.tokens, keyOf(ownerKey(owner)), own))
+		// The items as they were tell which rule refused.
+		items[nameAt].Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		if mail {
+			items[ownerAt].Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
+		}
+		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
+		var canceled *types.TransactionCanceledException
+		if !errors.As(err, &canceled) {
+			if err != nil {
+				return false, fmt.Errorf("transaction: %w", err)
+			}
+			return mail, nil
+		}
+		if onlyConflicts(canceled) || len(canceled.CancellationReasons) != len(items) {
+			continue
+		}
+		if r := canceled.CancellationReasons[nameAt]; failedCondition(r) {
+			if nameJoin, err = sd.judge(r.Item, now); err != nil {
+				return false, err
+			}
+		}
+		if r := canceled.CancellationReasons[ownerAt]; failedCondition(r) {
+			if ownerJoin, err = sd.w.judge(r.Item, now, reset.ErrRateLimited); err != nil {
+				mail = false
+			}
+		}
+	}
+	return false, errContention
+}
+
+func failedCondition(r types.CancellationReason) bool {
+	return aws.ToString(r.Code) == "ConditionalCheckFailed"
+}
+
+// IssueCode stores rec as the name's only code, replacing any earlier one,
+// and makes it the account's latest secret, killing every earlier code and
+// link. The name's failure budget in the same item is left as it is: a new
+// code does not restore guesses.
+func (s *Store) IssueCode(ctx context.Context, rec reset.CodeRecord, limit reset.SendLimit, now time.Time) (bool, error) {
+	fields := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name(attrCodeID), expression.Value(rec.ID)).
 			Set(expression.Name(attrCodeHash), expression.Value(string(rec.Hash))).
 			Set(expression.Name(attrCodeKeyID), expression.Value(rec.KeyID)).
 			Set(expression.Name(attrCodeExpiresAt), expression.Value(unix(rec.ExpiresAt))).
 			Set(expression.Name(attrAttempts), expression.Value(0)).
 			Set(expression.Name(attrCodeSV), expression.Value(rec.SessionVersion)).
 			Set(expression.Name(attrAccountID), expression.Value(rec.AccountID)).
-			Set(expression.Name(attrDevice), expression.Value(rec.Device))
-		e, err := build(expression.NewBuilder().WithUpdate(sd.counted(u, now, restart)).WithCondition(sd.allowed(now, restart)))
-		if err != nil {
-			return nil, err
-		}
-		return s.update(stateKey(rec.Subject), e, types.ReturnValueNone), nil
-	}, func(old item) (bool, error) {
-		return sd.judge(old, now)
-	})
-	return err
+			Set(expression.Name(attrDevice), expression.Value(rec.Device)).
+			Set(expression.Name(attrOwner), expression.Value(rec.Owner)).
+			Set(expression.Name(attrRecipient), expression.Value(rec.Recipient))
+	}
+	return s.issue(ctx, nil, rec.Subject, fields, rec.Owner, rec.ID, limit, now)
 }
 
 // codeFields are the attributes of the live code, removed together when
 // the code is used or withdrawn.
-var codeFields = []string{attrCodeID, attrCodeHash, attrCodeKeyID, attrCodeExpiresAt, attrAttempts, attrCodeSV, attrAccountID, attrDevice}
+var codeFields = []string{attrCodeID, attrCodeHash, attrCodeKeyID, attrCodeExpiresAt, attrAttempts, attrCodeSV, attrAccountID, attrDevice, attrOwner, attrRecipient}
 
 func removeCode(u expression.UpdateBuilder) expression.UpdateBuilder {
 	for _, f := range codeFields {
@@ -89,16 +151,24 @@ func removeCode(u expression.UpdateBuilder) expression.UpdateBuilder {
 	return u
 }
 
-// WithdrawCode removes a code whose mail failed and gives its send back, so
-// the user's retry is not held back by a mail that never left. It does
-// nothing if a newer code has replaced rec.
-func (s *Store) WithdrawCode(ctx context.Context, rec reset.CodeRecord) error {
-	u := removeCode(expression.UpdateBuilder{}).
-		Remove(expression.Name(attrLastSentAt)).
-		Set(expression.Name(attrSends), expression.Name(attrSends).Minus(expression.Value(1)))
+// WithdrawCode removes a code whose mail failed and gives its send back, on
+// the name and on the owner, so the user's retry is not held back by a
+// mail that never left. It does nothing if a newer code has replaced rec.
+func (s *Store) WithdrawCode(ctx context.Context, rec reset.CodeRecord, limit reset.SendLimit) error {
+	u := newSends(limit).w.uncounted(removeCode(expression.Remove(expression.Name(attrLastSentAt))))
 	// Rule: only the code this request wrote.
 	cond := expression.Name(attrCodeID).Equal(expression.Value(rec.ID))
-	return s.withdraw(ctx, stateKey(rec.Subject), u, cond)
+	if err := s.withdraw(ctx, stateKey(rec.Subject), u, cond); err != nil {
+		return err
+	}
+	return s.withdrawLatest(ctx, rec.Owner, rec.ID, limit)
+}
+
+// withdrawLatest gives the owner's send back and unnames its latest record,
+// if that is still id.
+func (s *Store) withdrawLatest(ctx context.Context, owner, id string, limit reset.SendLimit) error {
+	u := newSends(limit).w.uncounted(expression.Remove(expression.Name(attrLatest)))
+	return s.withdraw(ctx, ownerKey(owner), u, expression.Name(attrLatest).Equal(expression.Value(id)))
 }
 
 func (s *Store) withdraw(ctx context.Context, pk string, u expression.UpdateBuilder, cond expression.ConditionBuilder) error {
@@ -117,24 +187,24 @@ func (s *Store) withdraw(ctx context.Context, pk string, u expression.UpdateBuil
 	return nil
 }
 
-// CountGuess counts a guess at the account's code before the caller
-// compares it, and returns the code as it stands after the count.
+// CountGuess counts a guess at the name's code before the caller compares
+// it, and returns the code as it stands after the count.
 //
 // Counting first is what makes the limit exact: a thousand parallel
 // guesses each try to take one of MaxAttempts places with a conditional
 // update, and only those that get one are ever compared. The same update
-// takes a place in the account's daily failure budget.
+// takes a place in the name's daily failure budget.
 func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.GuessLimit, now time.Time) (reset.CodeRecord, error) {
-	failures := window{start: attrFailWindowStart, count: attrFailures, limit: limit.Failures}
-	out, err := s.updateWindowed(ctx, func(restart bool) (*dynamodb.UpdateItemInput, error) {
-		u := failures.counted(expression.Set(expression.Name(attrAttempts), expression.Name(attrAttempts).Plus(expression.Value(1))), now, restart).
+	failures := window{prefix: windowFailures, limit: limit.Failures}
+	out, err := s.conditional(ctx, failures.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
+		u := failures.counted(expression.Set(expression.Name(attrAttempts), expression.Name(attrAttempts).Plus(expression.Value(1))), now, join).
 			Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
 		// Rule: a live code, unexpired even if TTL has not deleted it,
-		// with guesses left, on an account with failures left today.
+		// with guesses left, on a name with failures left in the last day.
 		cond := expression.Name(attrCodeID).AttributeExists().
 			And(expression.Name(attrCodeExpiresAt).GreaterThan(expression.Value(unix(now)))).
 			And(expression.Name(attrAttempts).LessThan(expression.Value(limit.MaxAttempts))).
-			And(failures.condition(now, restart))
+			And(failures.hasRoom(now, join))
 		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
 		if err != nil {
 			return nil, err
@@ -148,7 +218,7 @@ func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.Gues
 			return false, reset.ErrExpired
 		}
 		if n, _ := old.num(attrAttempts); n >= int64(limit.MaxAttempts) {
-			// The code is dead; a new one can come once the account may
+			// The code is dead; a new one can come once the name may
 			// be sent another.
 			last, _ := old.num(attrLastSentAt)
 			return false, limitError(reset.ErrTooManyAttempts, time.Unix(last, 0).Add(limit.NewCodeAfter), now)
@@ -159,6 +229,54 @@ func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.Gues
 		return reset.CodeRecord{}, err
 	}
 	return codeRecord(subject, out.Attributes), nil
+}
+
+// CountOwnerFailure takes a place in the owner's account-wide failure
+// budget for a guess about to be compared. A spent budget is no error:
+// the caller must not let the guess win, and must not say why.
+func (s *Store) CountOwnerFailure(ctx context.Context, owner string, limit reset.Limit, now time.Time) (counted, spent bool, err error) {
+	failures := window{prefix: windowFailures, limit: limit}
+	out, err := s.conditional(ctx, failures.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
+		u := failures.counted(expression.Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime)))), now, join)
+		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(failures.hasRoom(now, join)))
+		if err != nil {
+			return nil, err
+		}
+		return s.update(ownerKey(owner), e, types.ReturnValueAllNew), nil
+	}, func(old item) (bool, error) {
+		return failures.judge(old, now, errSpent)
+	})
+	if errors.Is(err, errSpent) {
+		return false, true, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return true, failures.fullAfter(out.Attributes, now), nil
+}
+
+var errSpent = errors.New("budget spent")
+
+// ClaimNotice records a notice to the owner unless one went out within
+// window, in one conditional write, so parallel guesses send one mail.
+func (s *Store) ClaimNotice(ctx context.Context, owner string, window time.Duration, now time.Time) (bool, error) {
+	at := expression.Name(attrNoticeAt)
+	u := expression.Set(at, expression.Value(unix(now))).
+		Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
+	cond := at.AttributeNotExists().Or(at.LessThanEqual(expression.Value(unix(now.Add(-window)))))
+	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
+	if err != nil {
+		return false, err
+	}
+	_, err = s.db.UpdateItem(ctx, s.update(ownerKey(owner), e, types.ReturnValueNone))
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("claim notice: %w", err)
+	}
+	return true, nil
 }
 
 func stillValid(it item, attr string, now time.Time) bool {
@@ -180,17 +298,21 @@ func codeRecord(subject string, it item) reset.CodeRecord {
 		Attempts:       int(attempts),
 		SessionVersion: sv,
 		Device:         it.str(attrDevice),
+		Owner:          it.str(attrOwner),
+		Recipient:      it.str(attrRecipient),
 	}
 }
 
 // ConsumeCode removes the code and sets the password in one transaction.
 // It fails with reset.ErrInvalidCode when the code is no longer the one
-// that was checked (used by a racing right guess, superseded, expired) or
-// the account's session_version moved since the code was issued.
-func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, now time.Time) error {
+// that was checked (used by a racing right guess, superseded, expired),
+// is no longer its account's latest secret, or the account's
+// session_version or email moved since the code was issued.
+func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, limit reset.GuessLimit, now time.Time) error {
+	failures := window{prefix: windowFailures, limit: limit.Failures}
 	// The right guess was counted as a failure before it was compared;
-	// it is not one.
-	u := removeCode(expression.Set(expression.Name(attrFailures), expression.Name(attrFailures).Minus(expression.Value(1))))
+	// it is not one, on the name nor on the account.
+	u := failures.uncounted(removeCode(expression.UpdateBuilder{}))
 	// Rule: the very code that was checked, still unexpired.
 	cond := expression.Name(attrCodeID).Equal(expression.Value(rec.ID)).
 		And(expression.Name(attrCodeExpiresAt).GreaterThan(expression.Value(unix(now))))
@@ -198,12 +320,20 @@ func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct rese
 	if err != nil {
 		return err
 	}
-	code := transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e)
-	password, err := s.setPassword(acct.ID, rec.SessionVersion, newHash, now)
+	// Rule: only the account's latest code or link works.
+	latest, err := build(expression.NewBuilder().WithUpdate(failures.uncounted(expression.UpdateBuilder{})).
+		WithCondition(expression.Name(attrLatest).Equal(expression.Value(rec.ID))))
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, reset.ErrInvalidCode, code, password)
+	password, err := s.setPassword(acct, rec.SessionVersion, newHash, now)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, reset.ErrInvalidCode,
+		transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e),
+		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), latest),
+		password)
 }
 
 // transact runs the items as one transaction. A condition that fails turns
@@ -244,8 +374,9 @@ func onlyConflicts(c *types.TransactionCanceledException) bool {
 // setPassword is the users-table half of a reset: the new hash, the time,
 // and session_version bumped, conditioned on session_version being the one
 // the code or link was issued under, so any password change since (by
-// another reset, the app or an admin) kills it.
-func (s *Store) setPassword(id string, sessionVersion int64, newHash string, now time.Time) (types.TransactWriteItem, error) {
+// another reset, the app or an admin) kills it, and on the email being the
+// one just checked, so an address changed meanwhile kills it too.
+func (s *Store) setPassword(acct reset.Account, sessionVersion int64, newHash string, now time.Time) (types.TransactWriteItem, error) {
 	t := s.users
 	sv := expression.Name(t.SessionVersionAttribute)
 	u := expression.Set(expression.Name(t.PasswordAttribute), expression.Value(newHash)).
@@ -255,10 +386,11 @@ func (s *Store) setPassword(id string, sessionVersion int64, newHash string, now
 	if sessionVersion == 0 {
 		same = sv.AttributeNotExists().Or(same)
 	}
-	cond := expression.Name(t.KeyAttribute).AttributeExists().And(same)
+	cond := expression.Name(t.KeyAttribute).AttributeExists().And(same).
+		And(expression.Name(t.EmailAttribute).Equal(expression.Value(acct.Email)))
 	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
 	if err != nil {
 		return types.TransactWriteItem{}, err
 	}
-	return transactUpdate(t.Name, map[string]types.AttributeValue{t.KeyAttribute: &types.AttributeValueMemberS{Value: id}}, e), nil
+	return transactUpdate(t.Name, map[string]types.AttributeValue{t.KeyAttribute: &types.AttributeValueMemberS{Value: acct.ID}}, e), nil
 }

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -15,43 +14,21 @@ import (
 )
 
 // A link is its own item, "link#<sha256 of token>", found by the token
-// alone. The account's item names its latest link; consuming a link is
-// conditioned on that, which is how a new link supersedes the old.
+// alone. The owner's item names the account's latest code or link;
+// consuming a link is conditioned on that, which is how any newer code or
+// link supersedes it.
 
-// IssueLink stores rec, makes it the account's latest link and counts the
-// send, in one transaction.
-func (s *Store) IssueLink(ctx context.Context, rec reset.LinkRecord, limit reset.SendLimit, now time.Time) error {
+// IssueLink stores rec, makes it the account's latest secret and counts
+// the send, in one transaction.
+func (s *Store) IssueLink(ctx context.Context, rec reset.LinkRecord, limit reset.SendLimit, now time.Time) (bool, error) {
 	link, err := s.linkPut(rec)
 	if err != nil {
-		return err
+		return false, err
 	}
-	sd := newSends(limit)
-	restart := false
-	for range maxTries {
-		u := sd.counted(expression.Set(expression.Name(attrLinkHash), expression.Value(string(rec.Hash))), now, restart)
-		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(sd.allowed(now, restart)))
-		if err != nil {
-			return err
-		}
-		state := transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e)
-		// The account's state as it was tells which send rule refused.
-		state.Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{link, state}})
-		var canceled *types.TransactionCanceledException
-		if !errors.As(err, &canceled) {
-			if err != nil {
-				return fmt.Errorf("issue link: %w", err)
-			}
-			return nil
-		}
-		if onlyConflicts(canceled) || len(canceled.CancellationReasons) < 2 {
-			continue
-		}
-		if restart, err = sd.judge(canceled.CancellationReasons[1].Item, now); err != nil {
-			return err
-		}
+	fields := func() expression.UpdateBuilder {
+		return expression.Set(expression.Name(attrLinkHash), expression.Value(string(rec.Hash)))
 	}
-	return fmt.Errorf("issue link: %w", errContention)
+	return s.issue(ctx, []types.TransactWriteItem{link}, rec.Subject, fields, rec.Owner, string(rec.Hash), limit, now)
 }
 
 func (s *Store) linkPut(rec reset.LinkRecord) (types.TransactWriteItem, error) {
@@ -69,6 +46,8 @@ func (s *Store) linkPut(rec reset.LinkRecord) (types.TransactWriteItem, error) {
 			attrAccountID: &types.AttributeValueMemberS{Value: rec.AccountID},
 			attrLinkSV:    numberValue(rec.SessionVersion),
 			attrExpiresAt: numberValue(unix(rec.ExpiresAt)),
+			attrOwner:     &types.AttributeValueMemberS{Value: rec.Owner},
+			attrRecipient: &types.AttributeValueMemberS{Value: rec.Recipient},
 		},
 		ConditionExpression:      e.Condition(),
 		ExpressionAttributeNames: e.Names(),
@@ -77,13 +56,14 @@ func (s *Store) linkPut(rec reset.LinkRecord) (types.TransactWriteItem, error) {
 
 // WithdrawLink unnames a link whose mail failed, which kills it, and gives
 // the send back. It does nothing if a newer link has replaced rec.
-func (s *Store) WithdrawLink(ctx context.Context, rec reset.LinkRecord) error {
-	u := expression.Remove(expression.Name(attrLinkHash)).
-		Remove(expression.Name(attrLastSentAt)).
-		Set(expression.Name(attrSends), expression.Name(attrSends).Minus(expression.Value(1)))
+func (s *Store) WithdrawLink(ctx context.Context, rec reset.LinkRecord, limit reset.SendLimit) error {
+	u := newSends(limit).w.uncounted(expression.Remove(expression.Name(attrLinkHash)).Remove(expression.Name(attrLastSentAt)))
 	// Rule: only the link this request wrote.
 	cond := expression.Name(attrLinkHash).Equal(expression.Value(string(rec.Hash)))
-	return s.withdraw(ctx, stateKey(rec.Subject), u, cond)
+	if err := s.withdraw(ctx, stateKey(rec.Subject), u, cond); err != nil {
+		return err
+	}
+	return s.withdrawLatest(ctx, rec.Owner, string(rec.Hash), limit)
 }
 
 // FindLink reads the link stored under hash: reset.ErrInvalidToken when
@@ -113,12 +93,14 @@ func (s *Store) FindLink(ctx context.Context, hash reset.TokenHash, now time.Tim
 		AccountID:      it.str(attrAccountID),
 		SessionVersion: sv,
 		ExpiresAt:      time.Unix(exp, 0),
+		Owner:          it.str(attrOwner),
+		Recipient:      it.str(attrRecipient),
 	}, nil
 }
 
 // ConsumeLink deletes the link and sets the password in one transaction,
-// conditioned on the link being unexpired, the account's latest, and
-// issued under the account's current session_version. Otherwise it fails
+// conditioned on the link being unexpired, the account's latest code or
+// link, and issued under the account's current session_version and email. Otherwise it fails
 // with reset.ErrInvalidToken.
 func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct reset.Account, newHash string, now time.Time) error {
 	// Rule: the link still exists and is unexpired, whatever TTL has done.
@@ -127,13 +109,13 @@ func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct rese
 	if err != nil {
 		return err
 	}
-	// Rule: only the account's latest link works.
+	// Rule: only the account's latest code or link works.
 	latest, err := build(expression.NewBuilder().WithCondition(
-		expression.Name(attrLinkHash).Equal(expression.Value(string(rec.Hash)))))
+		expression.Name(attrLatest).Equal(expression.Value(string(rec.Hash)))))
 	if err != nil {
 		return err
 	}
-	password, err := s.setPassword(acct.ID, rec.SessionVersion, newHash, now)
+	password, err := s.setPassword(acct, rec.SessionVersion, newHash, now)
 	if err != nil {
 		return err
 	}
@@ -147,7 +129,7 @@ func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct rese
 		}},
 		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
 			TableName:                 aws.String(s.tokens),
-			Key:                       keyOf(stateKey(rec.Subject)),
+			Key:                       keyOf(ownerKey(rec.Owner)),
 			ConditionExpression:       latest.Condition(),
 			ExpressionAttributeNames:  latest.Names(),
 			ExpressionAttributeValues: latest.Values(),

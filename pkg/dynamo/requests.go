@@ -17,12 +17,11 @@ import (
 // CountRequest counts one request from ip for purpose. The key is API
 // Gateway's source IP as the caller passes it; no header can change it.
 func (s *Store) CountRequest(ctx context.Context, purpose, ip string, limit reset.Limit, now time.Time) error {
-	w := window{start: attrWindowStart, count: attrCount, limit: limit}
-	_, err := s.updateWindowed(ctx, func(restart bool) (*dynamodb.UpdateItemInput, error) {
-		u := w.counted(expression.UpdateBuilder{}, now, restart).
-			Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(limit.Window))))
-		// Rule: at most limit.Max requests per window from one IP.
-		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(w.condition(now, restart)))
+	w := window{prefix: windowRequests, limit: limit}
+	_, err := s.conditional(ctx, w.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
+		u := w.counted(expression.Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(limit.Window)))), now, join)
+		// Rule: at most limit.Max requests from one IP in any window.
+		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(w.hasRoom(now, join)))
 		if err != nil {
 			return nil, err
 		}
@@ -36,14 +35,14 @@ func (s *Store) CountRequest(ctx context.Context, purpose, ip string, limit rese
 	return nil
 }
 
-// updateWindowed runs the update build makes, first assuming its window is
-// open; when the condition fails, judge reads the item as it was and says
-// whether to restart the window, to give up with an error, or (when a
-// concurrent write explains the failure) to try the same variant again.
-func (s *Store) updateWindowed(ctx context.Context, build func(restart bool) (*dynamodb.UpdateItemInput, error), judge func(old item) (bool, error)) (*dynamodb.UpdateItemOutput, error) {
-	restart := false
+// conditional runs the update build makes for a window's way of counting
+// (join, see window). When its condition fails, judge reads the item as it
+// was and gives the error to return, or the way to try next: a concurrent
+// write, or a group that filled, explains the failure. Each try is a fresh
+// conditional write, so the rules hold however many writers there are.
+func (s *Store) conditional(ctx context.Context, join bool, build func(join bool) (*dynamodb.UpdateItemInput, error), judge func(old item) (bool, error)) (*dynamodb.UpdateItemOutput, error) {
 	for range maxTries {
-		in, err := build(restart)
+		in, err := build(join)
 		if err != nil {
 			return nil, err
 		}
@@ -52,7 +51,7 @@ func (s *Store) updateWindowed(ctx context.Context, build func(restart bool) (*d
 		if !errors.As(err, &failed) {
 			return out, err
 		}
-		if restart, err = judge(failed.Item); err != nil {
+		if join, err = judge(failed.Item); err != nil {
 			return nil, err
 		}
 	}

@@ -84,25 +84,30 @@ const (
 	attrPK        = "pk"
 	attrExpiresAt = "expires_at" // the table's TTL attribute
 
-	// per-IP counters ("ip#<purpose>#<ip>")
-	attrWindowStart = "window_start"
-	attrCount       = "n"
+	// Sliding windows (see window): the prefixes of their places.
+	windowRequests = "req"    // per-IP counters ("ip#<purpose>#<ip>")
+	windowSends    = "sent"   // mails, on a name's item and on its owner's
+	windowFailures = "failed" // wrong guesses, likewise
 
-	// per-account state ("acct#<subject>")
-	attrSendWindowStart = "send_window_start"
-	attrSends           = "sends"
-	attrLastSentAt      = "last_sent_at"
-	attrFailWindowStart = "fail_window_start"
-	attrFailures        = "failures"
-	attrCodeID          = "code_id"
-	attrCodeHash        = "code_hash"
-	attrCodeKeyID       = "code_kid"
-	attrCodeExpiresAt   = "code_expires_at"
-	attrAttempts        = "attempts"
-	attrCodeSV          = "code_sv"
-	attrAccountID       = "account_id"
-	attrDevice          = "device"
-	attrLinkHash        = "link_hash"
+	// per-name state ("acct#<subject>"): what the caller can see the
+	// effects of, kept under the keyed hash of the name asked for
+	attrLastSentAt    = "last_sent_at"
+	attrCodeID        = "code_id"
+	attrCodeHash      = "code_hash"
+	attrCodeKeyID     = "code_kid"
+	attrCodeExpiresAt = "code_expires_at"
+	attrAttempts      = "attempts"
+	attrCodeSV        = "code_sv"
+	attrAccountID     = "account_id"
+	attrDevice        = "device"
+	attrOwner         = "owner"     // the key of the owner item, below
+	attrRecipient     = "recipient" // keyed hash of the address mailed
+	attrLinkHash      = "link_hash" // the name's newest link, for withdrawing it
+
+	// per-account state ("owner#<owner>"): the account-wide rules, whose
+	// effects no answer shows (see reset.Service.owner)
+	attrLatest   = "latest"    // id of the account's one live code or link
+	attrNoticeAt = "notice_at" // when the owner was last told of guessing
 
 	// links ("link#<sha256>"), which expire by attrExpiresAt itself
 	attrSubject = "subject"
@@ -115,6 +120,7 @@ const stateLifetime = 25 * time.Hour
 
 func ipKey(purpose, ip string) string  { return "ip#" + purpose + "#" + ip }
 func stateKey(subject string) string   { return "acct#" + subject }
+func ownerKey(owner string) string     { return "owner#" + owner }
 func linkKey(h reset.TokenHash) string { return "link#" + string(h) }
 
 func unix(t time.Time) int64 { return t.Unix() }

@@ -30,9 +30,9 @@ var t0 = time.Unix(4_102_444_800, 0) // 2100-01-01
 func unixStr(t time.Time) string { return strconv.FormatInt(t.Unix(), 10) }
 
 type storeEnv struct {
-	store  *dynamo.Store
-	db     *dynamodb.Client
-	tokens string
+	store         *dynamo.Store
+	db            *dynamodb.Client
+	tokens, users string
 }
 
 // newStore builds a store on fresh tables of DynamoDB Local.
@@ -50,7 +50,7 @@ func newStore(t *testing.T) storeEnv {
 	if err := dynamo.CreateTables(ctx, db, tokens, dynamo.DefaultUsersTable(users)); err != nil {
 		t.Fatal(err)
 	}
-	return storeEnv{store: dynamo.New(db, tokens, dynamo.DefaultUsersTable(users)), db: db, tokens: tokens}
+	return storeEnv{store: dynamo.New(db, tokens, dynamo.DefaultUsersTable(users)), db: db, tokens: tokens, users: users}
 }
 
 func randHex(n int) string {
@@ -177,21 +177,53 @@ func TestCountRequestConcurrent(t *testing.T) {
 	}
 }
 
+// codeRec is a code of subject whose owner is named after accountID, so
+// that records of one account share an owner, as the flows make them.
 func codeRec(subject, accountID string, exp time.Time) reset.CodeRecord {
 	return reset.CodeRecord{
 		Subject: subject, AccountID: accountID, ID: randHex(16),
 		Hash: reset.CodeHash(randHex(32)), KeyID: "k1", ExpiresAt: exp,
+		Owner: "owner-" + accountID + "-" + subject,
 	}
+}
+
+// issueCode issues rec and fails the test if the owner withheld its mail.
+func (e storeEnv) issueCode(t *testing.T, rec reset.CodeRecord, limit reset.SendLimit, at time.Time) error {
+	t.Helper()
+	mail, err := e.store.IssueCode(context.Background(), rec, limit, at)
+	if err == nil && !mail {
+		t.Errorf("issue code at %v: mail withheld", at.Sub(t0))
+	}
+	return err
+}
+
+func (e storeEnv) issueLink(t *testing.T, rec reset.LinkRecord, limit reset.SendLimit, at time.Time) error {
+	t.Helper()
+	mail, err := e.store.IssueLink(context.Background(), rec, limit, at)
+	if err == nil && !mail {
+		t.Errorf("issue link at %v: mail withheld", at.Sub(t0))
+	}
+	return err
+}
+
+// sends counts the places of a sliding window in the span ending at now.
+func inSpan(it map[string]types.AttributeValue, prefix string, max int, span time.Duration, now time.Time) int {
+	n := 0
+	for i := range max {
+		if v, err := strconv.ParseInt(num(it, prefix+"_"+strconv.Itoa(i)), 10, 64); err == nil && v > now.Add(-span).Unix() {
+			n++
+		}
+	}
+	return n
 }
 
 func TestIssueCodeSendLimits(t *testing.T) {
 	t.Parallel()
 	e := newStore(t)
-	ctx := context.Background()
 	limit := reset.SendLimit{Limit: reset.Limit{Max: 3, Window: time.Hour}, MinInterval: time.Minute}
 	sub := "sub-" + randHex(4)
 	issue := func(at time.Time) error {
-		return e.store.IssueCode(ctx, codeRec(sub, "a1", at.Add(10*time.Minute)), limit, at)
+		return e.issueCode(t, codeRec(sub, "a1", at.Add(10*time.Minute)), limit, at)
 	}
 
 	wantNil(t, "1st send at t0", issue(t0))
@@ -200,14 +232,13 @@ func TestIssueCodeSendLimits(t *testing.T) {
 	wantNil(t, "3rd send at t0+120s", issue(t0.Add(2*time.Minute)))
 	wantLimit(t, "4th send at t0+180s (window full)", issue(t0.Add(3*time.Minute)), reset.ErrRateLimited, time.Hour-3*time.Minute)
 	wantLimit(t, "send at t0+1h-1s", issue(t0.Add(time.Hour-time.Second)), reset.ErrRateLimited, time.Second)
-	// The window has passed: restart.
-	wantNil(t, "send at t0+1h (restart)", issue(t0.Add(time.Hour)))
-	st := e.state(t, sub)
-	if got, want := num(st, "sends"), "1"; got != want {
-		t.Errorf("sends after restart: got %s, want %s", got, want)
-	}
-	if got, want := num(st, "send_window_start"), unixStr(t0.Add(time.Hour)); got != want {
-		t.Errorf("send_window_start after restart: got %s, want %s", got, want)
+	// The window slides: the first send has left the hour, the others
+	// have not, so one place is free, not three.
+	wantNil(t, "send at t0+1h (the first has left the span)", issue(t0.Add(time.Hour)))
+	wantLimit(t, "send at t0+1h+1m-1s", issue(t0.Add(time.Hour+time.Minute-time.Second)), reset.ErrRateLimited, time.Second)
+	wantNil(t, "send at t0+1h+1m (the second has left)", issue(t0.Add(time.Hour+time.Minute)))
+	if got := inSpan(e.state(t, sub), "sent", 3, time.Hour, t0.Add(time.Hour+time.Minute)); got != 3 {
+		t.Errorf("sends in the last hour: got %d, want 3", got)
 	}
 }
 
@@ -223,7 +254,7 @@ func TestCountGuess(t *testing.T) {
 	wantIs(t, "guess with no item", err, reset.ErrNoCode)
 
 	rec := codeRec(sub, "a1", t0.Add(10*time.Minute))
-	wantNil(t, "issue", e.store.IssueCode(ctx, rec, sendLimit, t0))
+	wantNil(t, "issue", e.issueCode(t, rec, sendLimit, t0))
 	for i := 1; i <= 5; i++ {
 		got, err := e.store.CountGuess(ctx, sub, guess, t0.Add(time.Second))
 		wantNil(t, "guess", err)
@@ -239,7 +270,7 @@ func TestCountGuess(t *testing.T) {
 	// A new code restores the per-code attempts but not the daily budget
 	// (7): 5 spent, 2 left.
 	t1 := t0.Add(2 * time.Minute)
-	wantNil(t, "issue 2nd code", e.store.IssueCode(ctx, codeRec(sub, "a1", t1.Add(10*time.Minute)), sendLimit, t1))
+	wantNil(t, "issue 2nd code", e.issueCode(t, codeRec(sub, "a1", t1.Add(10*time.Minute)), sendLimit, t1))
 	for range 2 {
 		_, err := e.store.CountGuess(ctx, sub, guess, t1)
 		wantNil(t, "guess within the daily budget", err)
@@ -251,23 +282,23 @@ func TestCountGuess(t *testing.T) {
 	// Expired, though the item is still there.
 	t2 := t0.Add(5 * time.Minute)
 	sub2 := "sub-" + randHex(4)
-	wantNil(t, "issue", e.store.IssueCode(ctx, codeRec(sub2, "a2", t2.Add(10*time.Minute)), sendLimit, t2))
+	wantNil(t, "issue", e.issueCode(t, codeRec(sub2, "a2", t2.Add(10*time.Minute)), sendLimit, t2))
 	_, err = e.store.CountGuess(ctx, sub2, guess, t2.Add(10*time.Minute-time.Second))
 	wantNil(t, "guess at expiry-1s", err)
 	_, err = e.store.CountGuess(ctx, sub2, guess, t2.Add(10*time.Minute))
 	wantIs(t, "guess at expiry", err, reset.ErrExpired)
 
-	// After the day, the budget restarts (restart path of the failures
-	// window).
+	// A day after the first five guesses, they have left the span.
 	t3 := t0.Add(24*time.Hour + time.Second)
-	wantNil(t, "issue after a day", e.store.IssueCode(ctx, codeRec(sub, "a1", t3.Add(10*time.Minute)), sendLimit, t3))
+	wantNil(t, "issue after a day", e.issueCode(t, codeRec(sub, "a1", t3.Add(10*time.Minute)), sendLimit, t3))
 	got, err := e.store.CountGuess(ctx, sub, guess, t3)
 	wantNil(t, "guess after a day", err)
 	if got.Attempts != 1 {
 		t.Errorf("attempts after a day: got %d, want 1", got.Attempts)
 	}
-	if st := e.state(t, sub); num(st, "failures") != "1" {
-		t.Errorf("failures after a day: got %s, want 1", num(st, "failures"))
+	// The window slides: the two guesses at t1 still count.
+	if got := inSpan(e.state(t, sub), "failed", 7, 24*time.Hour, t3); got != 3 {
+		t.Errorf("failures in the last day: got %d, want 3", got)
 	}
 }
 
@@ -278,7 +309,7 @@ func TestCountGuessConcurrent(t *testing.T) {
 	sendLimit := reset.SendLimit{Limit: reset.Limit{Max: 3, Window: time.Hour}, MinInterval: time.Minute}
 	guess := reset.GuessLimit{MaxAttempts: 5, Failures: reset.Limit{Max: 20, Window: 24 * time.Hour}, NewCodeAfter: time.Minute}
 	sub := "sub-" + randHex(4)
-	wantNil(t, "issue", e.store.IssueCode(context.Background(), codeRec(sub, "a1", t0.Add(10*time.Minute)), sendLimit, t0))
+	wantNil(t, "issue", e.issueCode(t, codeRec(sub, "a1", t0.Add(10*time.Minute)), sendLimit, t0))
 	const n = 40
 	errs := make([]error, n)
 	start := make(chan struct{})
@@ -307,8 +338,8 @@ func TestCountGuessConcurrent(t *testing.T) {
 	if counted != 5 || refused != n-5 {
 		t.Errorf("got %d counted, %d refused; want 5, %d", counted, refused, n-5)
 	}
-	if st := e.state(t, sub); num(st, "attempts") != "5" || num(st, "failures") != "5" {
-		t.Errorf("stored attempts/failures: got %s/%s, want 5/5", num(st, "attempts"), num(st, "failures"))
+	if st := e.state(t, sub); num(st, "attempts") != "5" || inSpan(st, "failed", 20, 24*time.Hour, t0.Add(time.Second)) != 5 {
+		t.Errorf("stored attempts/failures: got %s/%d, want 5/5", num(st, "attempts"), inSpan(st, "failed", 20, 24*time.Hour, t0.Add(time.Second)))
 	}
 }
 
@@ -338,15 +369,15 @@ func TestConsumeCode(t *testing.T) {
 	t.Run("record id no longer matches", func(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
-		wantNil(t, "issue", e.store.IssueCode(ctx, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
+		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
 		other := rec
 		other.ID = randHex(16)
-		wantIs(t, "consume with another id", e.store.ConsumeCode(ctx, other, acct, "new-hash", t0), reset.ErrInvalidCode)
+		wantIs(t, "consume with another id", e.store.ConsumeCode(ctx, other, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
 		// Superseded: a newer code replaced the one that was checked.
-		wantNil(t, "issue newer", e.store.IssueCode(ctx, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
-		wantIs(t, "consume superseded", e.store.ConsumeCode(ctx, rec, acct, "new-hash", t0), reset.ErrInvalidCode)
+		wantNil(t, "issue newer", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
+		wantIs(t, "consume superseded", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "old-hash" || got.SessionVersion != 0 {
 			t.Errorf("account after refused consumes: got hash %q sv %d, want old-hash sv 0", got.PasswordHash, got.SessionVersion)
 		}
@@ -355,11 +386,11 @@ func TestConsumeCode(t *testing.T) {
 	t.Run("session_version moved", func(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
-		wantNil(t, "issue", e.store.IssueCode(ctx, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
+		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
 		wantNil(t, "set password elsewhere", e.store.SetPassword(ctx, acct.ID, "admin-hash", t0))
-		wantIs(t, "consume after a password change", e.store.ConsumeCode(ctx, rec, acct, "new-hash", t0), reset.ErrInvalidCode)
+		wantIs(t, "consume after a password change", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "admin-hash" || got.SessionVersion != 1 {
 			t.Errorf("account: got hash %q sv %d, want admin-hash sv 1", got.PasswordHash, got.SessionVersion)
 		}
@@ -368,19 +399,19 @@ func TestConsumeCode(t *testing.T) {
 	t.Run("expired between count and consume", func(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
-		wantNil(t, "issue", e.store.IssueCode(ctx, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
+		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0.Add(10*time.Minute-time.Second))
 		wantNil(t, "guess", err)
-		wantIs(t, "consume at expiry", e.store.ConsumeCode(ctx, rec, acct, "new-hash", t0.Add(10*time.Minute)), reset.ErrInvalidCode)
+		wantIs(t, "consume at expiry", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0.Add(10*time.Minute)), reset.ErrInvalidCode)
 	})
 
 	t.Run("right code: consumed once", func(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
-		wantNil(t, "issue", e.store.IssueCode(ctx, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
+		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
-		wantNil(t, "consume", e.store.ConsumeCode(ctx, rec, acct, "new-hash", t0))
+		wantNil(t, "consume", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0))
 		got, _ := e.store.AccountByID(ctx, acct.ID)
 		if got.PasswordHash != "new-hash" || got.SessionVersion != 1 {
 			t.Errorf("account: got hash %q sv %d, want new-hash sv 1", got.PasswordHash, got.SessionVersion)
@@ -390,10 +421,10 @@ func TestConsumeCode(t *testing.T) {
 			t.Error("code_id still stored after consume")
 		}
 		// The right guess was counted before the compare; it is not a failure.
-		if got := num(st, "failures"); got != "0" {
-			t.Errorf("failures after a right guess: got %s, want 0", got)
+		if got := inSpan(st, "failed", 20, 24*time.Hour, t0); got != 0 {
+			t.Errorf("failures after a right guess: got %d, want 0", got)
 		}
-		wantIs(t, "consume again", e.store.ConsumeCode(ctx, rec, got, "newer-hash", t0), reset.ErrInvalidCode)
+		wantIs(t, "consume again", e.store.ConsumeCode(ctx, rec, got, "newer-hash", guess, t0), reset.ErrInvalidCode)
 		_, err = e.store.CountGuess(ctx, sub, guess, t0)
 		wantIs(t, "guess after consume", err, reset.ErrNoCode)
 	})
@@ -409,11 +440,11 @@ func TestWithdrawCode(t *testing.T) {
 	t.Run("gives the send back", func(t *testing.T) {
 		sub := "sub-" + randHex(4)
 		rec := codeRec(sub, "a1", t0.Add(10*time.Minute))
-		wantNil(t, "issue", e.store.IssueCode(ctx, rec, limit, t0))
-		wantNil(t, "withdraw", e.store.WithdrawCode(ctx, rec))
+		wantNil(t, "issue", e.issueCode(t, rec, limit, t0))
+		wantNil(t, "withdraw", e.store.WithdrawCode(ctx, rec, limit))
 		st := e.state(t, sub)
-		if got := num(st, "sends"); got != "0" {
-			t.Errorf("sends after withdraw: got %s, want 0", got)
+		if got := inSpan(st, "sent", 3, time.Hour, t0); got != 0 {
+			t.Errorf("sends after withdraw: got %d, want 0", got)
 		}
 		if _, ok := st["last_sent_at"]; ok {
 			t.Error("last_sent_at still stored after withdraw")
@@ -422,20 +453,20 @@ func TestWithdrawCode(t *testing.T) {
 		wantIs(t, "guess at a withdrawn code", err, reset.ErrNoCode)
 		// The retry is neither held back by the min interval nor counted twice.
 		for i := range 3 {
-			wantNil(t, "send after withdraw", e.store.IssueCode(ctx, codeRec(sub, "a1", t0.Add(10*time.Minute)), limit, t0.Add(time.Duration(1+60*i)*time.Second)))
+			wantNil(t, "send after withdraw", e.issueCode(t, codeRec(sub, "a1", t0.Add(10*time.Minute)), limit, t0.Add(time.Duration(1+60*i)*time.Second)))
 		}
 	})
 
 	t.Run("superseded: does nothing", func(t *testing.T) {
 		sub := "sub-" + randHex(4)
 		first := codeRec(sub, "a1", t0.Add(10*time.Minute))
-		wantNil(t, "issue first", e.store.IssueCode(ctx, first, limit, t0))
+		wantNil(t, "issue first", e.issueCode(t, first, limit, t0))
 		second := codeRec(sub, "a1", t0.Add(11*time.Minute))
-		wantNil(t, "issue second", e.store.IssueCode(ctx, second, limit, t0.Add(time.Minute)))
-		wantNil(t, "withdraw first", e.store.WithdrawCode(ctx, first))
+		wantNil(t, "issue second", e.issueCode(t, second, limit, t0.Add(time.Minute)))
+		wantNil(t, "withdraw first", e.store.WithdrawCode(ctx, first, limit))
 		st := e.state(t, sub)
-		if got := num(st, "sends"); got != "2" {
-			t.Errorf("sends: got %s, want 2", got)
+		if got := inSpan(st, "sent", 3, time.Hour, t0.Add(time.Minute)); got != 2 {
+			t.Errorf("sends: got %d, want 2", got)
 		}
 		if got, want := num(st, "last_sent_at"), unixStr(t0.Add(time.Minute)); got != want {
 			t.Errorf("last_sent_at: got %s, want %s", got, want)
@@ -453,7 +484,7 @@ func linkRec(subject, accountID string, sv int64, exp time.Time) (reset.LinkReco
 	sum := sha256.Sum256([]byte(token))
 	return reset.LinkRecord{
 		Hash: reset.TokenHash(hex.EncodeToString(sum[:])), Subject: subject, AccountID: accountID,
-		SessionVersion: sv, ExpiresAt: exp,
+		SessionVersion: sv, ExpiresAt: exp, Owner: "owner-" + accountID + "-" + subject,
 	}, token
 }
 
@@ -470,7 +501,7 @@ func TestLinks(t *testing.T) {
 
 		sub := "sub-" + randHex(4)
 		rec, _ := linkRec(sub, "a1", 4, t0.Add(time.Hour))
-		wantNil(t, "issue", e.store.IssueLink(ctx, rec, limit, t0))
+		wantNil(t, "issue", e.issueLink(t, rec, limit, t0))
 		got, err := e.store.FindLink(ctx, rec.Hash, t0.Add(time.Hour-time.Second))
 		wantNil(t, "find at expiry-1s", err)
 		if got.Subject != sub || got.AccountID != "a1" || got.SessionVersion != 4 || !got.ExpiresAt.Equal(rec.ExpiresAt) || got.Hash != rec.Hash {
@@ -484,7 +515,7 @@ func TestLinks(t *testing.T) {
 		sub := "sub-" + randHex(4)
 		issue := func(at time.Time) error {
 			rec, _ := linkRec(sub, "a1", 0, at.Add(time.Hour))
-			return e.store.IssueLink(ctx, rec, limit, at)
+			return e.issueLink(t, rec, limit, at)
 		}
 		wantNil(t, "1st", issue(t0))
 		wantLimit(t, "at t0+10s", issue(t0.Add(10*time.Second)), reset.ErrRateLimited, 50*time.Second)
@@ -498,9 +529,9 @@ func TestLinks(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
 		first, _ := linkRec(sub, acct.ID, 0, t0.Add(time.Hour))
-		wantNil(t, "issue first", e.store.IssueLink(ctx, first, limit, t0))
+		wantNil(t, "issue first", e.issueLink(t, first, limit, t0))
 		second, _ := linkRec(sub, acct.ID, 0, t0.Add(time.Hour+time.Minute))
-		wantNil(t, "issue second", e.store.IssueLink(ctx, second, limit, t0.Add(time.Minute)))
+		wantNil(t, "issue second", e.issueLink(t, second, limit, t0.Add(time.Minute)))
 		wantIs(t, "consume superseded", e.store.ConsumeLink(ctx, first, acct, "h1", t0.Add(time.Minute)), reset.ErrInvalidToken)
 		wantIs(t, "consume at expiry", e.store.ConsumeLink(ctx, second, acct, "h2", t0.Add(time.Hour+time.Minute)), reset.ErrInvalidToken)
 		wantNil(t, "consume latest", e.store.ConsumeLink(ctx, second, acct, "h2", t0.Add(time.Minute)))
@@ -514,7 +545,7 @@ func TestLinks(t *testing.T) {
 		acct2 := putAccount(t, e)
 		sub2 := "sub-" + randHex(4)
 		rec, _ := linkRec(sub2, acct2.ID, 0, t0.Add(time.Hour))
-		wantNil(t, "issue", e.store.IssueLink(ctx, rec, limit, t0))
+		wantNil(t, "issue", e.issueLink(t, rec, limit, t0))
 		wantNil(t, "set password elsewhere", e.store.SetPassword(ctx, acct2.ID, "admin-hash", t0))
 		wantIs(t, "consume after a password change", e.store.ConsumeLink(ctx, rec, acct2, "h", t0), reset.ErrInvalidToken)
 	})
@@ -523,10 +554,10 @@ func TestLinks(t *testing.T) {
 		acct := putAccount(t, e)
 		sub := "sub-" + randHex(4)
 		rec, _ := linkRec(sub, acct.ID, 0, t0.Add(time.Hour))
-		wantNil(t, "issue", e.store.IssueLink(ctx, rec, limit, t0))
-		wantNil(t, "withdraw", e.store.WithdrawLink(ctx, rec))
-		if got := num(e.state(t, sub), "sends"); got != "0" {
-			t.Errorf("sends after withdraw: got %s, want 0", got)
+		wantNil(t, "issue", e.issueLink(t, rec, limit, t0))
+		wantNil(t, "withdraw", e.store.WithdrawLink(ctx, rec, limit))
+		if got := inSpan(e.state(t, sub), "sent", 3, time.Hour, t0); got != 0 {
+			t.Errorf("sends after withdraw: got %d, want 0", got)
 		}
 		wantIs(t, "consume a withdrawn link", e.store.ConsumeLink(ctx, rec, acct, "h", t0), reset.ErrInvalidToken)
 	})
@@ -550,10 +581,10 @@ func TestIssueConcurrent(t *testing.T) {
 					defer wg.Done()
 					<-start
 					if kind == "code" {
-						errs[i] = e.store.IssueCode(context.Background(), codeRec(sub, "a1", t0.Add(time.Hour)), limit, t0)
+						_, errs[i] = e.store.IssueCode(context.Background(), codeRec(sub, "a1", t0.Add(time.Hour)), limit, t0)
 					} else {
 						rec, _ := linkRec(sub, "a1", 0, t0.Add(time.Hour))
-						errs[i] = e.store.IssueLink(context.Background(), rec, limit, t0)
+						_, errs[i] = e.store.IssueLink(context.Background(), rec, limit, t0)
 					}
 				}()
 			}

@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -11,10 +10,6 @@ import (
 
 	"github.com/passreset/passreset/pkg/reset"
 )
-
-// errAmbiguous is two accounts answering to one email or user name: a
-// broken users table, which must not pick one of them to reset.
-var errAmbiguous = errors.New("more than one account has it")
 
 // AccountByEmail finds the account whose email attribute is email (already
 // lower-cased): reset.ErrUnknownAccount when there is none.
@@ -72,7 +67,9 @@ func (s *Store) queryAccount(ctx context.Context, index, attr, value string) (re
 	case 1:
 		return s.account(out.Items[0]), nil
 	default:
-		return reset.Account{}, fmt.Errorf("query %s: %w", index, errAmbiguous)
+		// Two accounts answering to one email or user name: a users table
+		// that does not enforce uniqueness, which must not pick one.
+		return reset.Account{}, reset.ErrAmbiguousAccount
 	}
 }
 

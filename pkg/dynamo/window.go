@@ -13,64 +13,119 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// window is a counter that opens at its first event and allows limit.Max
-// events until it is limit.Window old; the next event after that opens a
-// new one. DynamoDB cannot reset a counter conditionally in one update, so
-// the update that counts assumes the window is open, and the rare update
-// that finds it passed is followed by one that restarts it.
+// window is a sliding limit: at most limit.Max events in any span of
+// limit.Window, however the events fall. A fixed window lets 2*Max through
+// across its edge; this does not.
+//
+// It keeps the last events' times in numbered places of the item, oldest
+// first ("<prefix>_0" .. ; Unix seconds, 0 or absent is a free place). One
+// more event is allowed when the oldest place is outside the span: counting
+// it shifts every place down and writes now into the last. The condition
+// and the update are one conditional write, so it holds under any
+// concurrency.
+//
+// Up to maxPlaces events each event has a place of its own, and the limit
+// is exact: the per-account limits (3 sends an hour, 20 failures a day)
+// are. A larger Max (a per-IP limit of thousands) would make the item and
+// the update too large, so there a place holds a group of up to g =
+// ceil(Max/maxPlaces) events ("<prefix>_<i>n" counts them), started at the
+// place's time; an event joins the newest group while it is in the span
+// and not full. Then at most Max + g - 1 events fall in any span (the
+// groups in the item hold at most Max, and of the group that last left
+// the item only events after its start can still be in the span): for
+// IP_LIMIT=1000 that is 1031, never 2x. See TestWindowWorstCase.
 type window struct {
-	start, count string // attribute names
-	limit        reset.Limit
+	prefix string // the places' common name
+	limit  reset.Limit
 }
+
+const maxPlaces = 32
+
+// group is how many events one place holds; places, how many places.
+func (w window) group() int  { return (w.limit.Max + maxPlaces - 1) / maxPlaces }
+func (w window) places() int { return w.limit.Max / w.group() }
+
+func (w window) timeAt(i int) string  { return w.prefix + "_" + strconv.Itoa(i) }
+func (w window) countAt(i int) string { return w.prefix + "_" + strconv.Itoa(i) + "n" }
 
 func (w window) cut(now time.Time) int64 { return unix(now.Add(-w.limit.Window)) }
 
-// hasRoom is the rule that a window is new, or open with room left.
-func (w window) hasRoom(now time.Time) expression.ConditionBuilder {
-	return expression.Name(w.start).AttributeNotExists().Or(
-		expression.Name(w.start).GreaterThan(expression.Value(w.cut(now))).
-			And(expression.Name(w.count).LessThan(expression.Value(w.limit.Max))))
-}
+// joins reports whether the first try at counting joins the newest group,
+// as most events do when there are groups.
+func (w window) joins() bool { return w.group() > 1 }
 
-// hasPassed is the rule that the window is over.
-func (w window) hasPassed(now time.Time) expression.ConditionBuilder {
-	return expression.Name(w.start).LessThanEqual(expression.Value(w.cut(now)))
-}
-
-// counted adds one event to the update, opening the window if it is new,
-// or restarting it.
-func (w window) counted(u expression.UpdateBuilder, now time.Time, restart bool) expression.UpdateBuilder {
-	if restart {
-		return u.Set(expression.Name(w.start), expression.Value(unix(now))).
-			Set(expression.Name(w.count), expression.Value(1))
+// hasRoom is the rule for one more event: for a shift, that the oldest
+// place is outside the span; for a join, that the newest group is inside
+// it and not full.
+func (w window) hasRoom(now time.Time, join bool) expression.ConditionBuilder {
+	if join {
+		newest := w.places() - 1
+		return expression.Name(w.timeAt(newest)).GreaterThan(expression.Value(w.cut(now))).
+			And(expression.Name(w.countAt(newest)).LessThan(expression.Value(w.group())))
 	}
-	return u.Set(expression.Name(w.start), expression.IfNotExists(expression.Name(w.start), expression.Value(unix(now)))).
-		Set(expression.Name(w.count), expression.Plus(expression.IfNotExists(expression.Name(w.count), expression.Value(0)), expression.Value(1)))
+	oldest := expression.Name(w.timeAt(0))
+	return oldest.AttributeNotExists().Or(oldest.LessThanEqual(expression.Value(w.cut(now))))
 }
 
-// condition picks the rule for the variant.
-func (w window) condition(now time.Time, restart bool) expression.ConditionBuilder {
-	if restart {
-		return w.hasPassed(now)
+// counted adds the event at now to the update. DynamoDB evaluates every
+// right-hand side on the item as it was, so the shift reads old values.
+func (w window) counted(u expression.UpdateBuilder, now time.Time, join bool) expression.UpdateBuilder {
+	newest := w.places() - 1
+	if join {
+		return u.Set(expression.Name(w.countAt(newest)), expression.Name(w.countAt(newest)).Plus(expression.Value(1)))
 	}
-	return w.hasRoom(now)
+	zero := expression.Value(0)
+	for i := range newest {
+		u = u.Set(expression.Name(w.timeAt(i)), expression.IfNotExists(expression.Name(w.timeAt(i+1)), zero))
+		if w.group() > 1 {
+			u = u.Set(expression.Name(w.countAt(i)), expression.IfNotExists(expression.Name(w.countAt(i+1)), zero))
+		}
+	}
+	u = u.Set(expression.Name(w.timeAt(newest)), expression.Value(unix(now)))
+	if w.group() > 1 {
+		u = u.Set(expression.Name(w.countAt(newest)), expression.Value(1))
+	}
+	return u
 }
 
-// judge reads the item as it was when the condition failed: whether the
-// window has passed (restart), or is full (a limit error saying when it
-// frees), or neither (another request changed it meanwhile: try again).
-func (w window) judge(old item, now time.Time, reason error) (restart bool, err error) {
-	start, ok := old.num(w.start)
-	if !ok {
+// uncounted takes back the newest event: one counted before it was known
+// not to be one (a right guess, a mail that never left). Under concurrency
+// it may take back another request's event of the same moment; the count
+// is what matters. A place freed inside the span is only reused once it
+// is the oldest, so the limit never loosens; at worst it holds a little
+// long.
+func (w window) uncounted(u expression.UpdateBuilder) expression.UpdateBuilder {
+	newest := w.places() - 1
+	if w.group() > 1 {
+		return u.Set(expression.Name(w.countAt(newest)), expression.Name(w.countAt(newest)).Minus(expression.Value(1)))
+	}
+	return u.Set(expression.Name(w.timeAt(newest)), expression.Value(0))
+}
+
+// judge reads the item as it was when a try failed: a limit error saying
+// when the oldest counted event leaves the span, or which way to try
+// next (join the newest group, or shift), when there is room.
+func (w window) judge(old item, now time.Time, reason error) (join bool, err error) {
+	newest := w.places() - 1
+	if w.group() > 1 {
+		t, _ := old.num(w.timeAt(newest))
+		n, _ := old.num(w.countAt(newest))
+		if t > w.cut(now) && n < int64(w.group()) {
+			return true, nil
+		}
+	}
+	oldest, ok := old.num(w.timeAt(0))
+	if !ok || oldest <= w.cut(now) {
 		return false, nil
 	}
-	if start <= w.cut(now) {
-		return true, nil
-	}
-	if n, _ := old.num(w.count); n >= int64(w.limit.Max) {
-		return false, limitError(reason, time.Unix(start, 0).Add(w.limit.Window), now)
-	}
-	return false, nil
+	return false, limitError(reason, time.Unix(oldest, 0).Add(w.limit.Window), now)
+}
+
+// fullAfter reports whether the item as it is after an event leaves no
+// room for another one now: the event just counted took the last place.
+func (w window) fullAfter(it item, now time.Time) bool {
+	_, err := w.judge(it, now, reset.ErrTooManyAttempts)
+	return err != nil
 }
 
 func limitError(reason error, frees, now time.Time) error {

@@ -6,7 +6,8 @@ import (
 )
 
 // CheckLink reports whether token names a live link: stored, unexpired, of
-// an account that is still active, the account's latest link, and issued
+// an account that is still active and still has the address it was mailed
+// to, the account's latest code or link, and issued
 // under the account's current session_version. It is what the reset page
 // asks before it shows the form.
 //
@@ -24,7 +25,7 @@ func (s *Service) CheckLink(ctx context.Context, token Token) error {
 	if err != nil {
 		return err
 	}
-	latest, err := s.store.LinkIsLatest(ctx, rec)
+	latest, err := s.store.IsLatest(ctx, rec.Owner, string(rec.Hash))
 	if err != nil {
 		return fmt.Errorf("check latest link: %w", err)
 	}

@@ -30,6 +30,10 @@ var (
 	// ErrDeviceMismatch: the code is bound to another device. It counts as
 	// a wrong guess.
 	ErrDeviceMismatch = errors.New("device mismatch")
+	// ErrAmbiguousAccount: more than one account has the email or user
+	// name asked for. The store returns it; the flows answer such a name
+	// like an unknown one and never return it.
+	ErrAmbiguousAccount = errors.New("more than one account has it")
 	// ErrInvalidToken: the link token is unknown, used or superseded.
 	ErrInvalidToken = errors.New("invalid token")
 	// ErrRateLimited: a send or per-IP limit is spent. Returned inside a

@@ -97,12 +97,18 @@ type Lookup struct {
 }
 
 // find looks the account up. ok is false for an unknown account; an
-// inactive account is returned with Active false.
+// inactive account is returned with Active false. A name that more than
+// one account answers to is unknown: picking one would mail a stranger,
+// and a 500 would say the name exists.
 func (s *Service) find(ctx context.Context, l Lookup) (acct Account, ok bool, err error) {
 	if l.Email != "" {
 		acct, err = s.store.AccountByEmail(ctx, l.Email)
 	} else {
 		acct, err = s.store.AccountByUsername(ctx, l.Username)
+	}
+	if errors.Is(err, ErrAmbiguousAccount) {
+		s.log.WarnContext(ctx, "more than one account has the name asked for; answered as unknown", "by", l.kind())
+		return Account{}, false, nil
 	}
 	if errors.Is(err, ErrUnknownAccount) {
 		return Account{}, false, nil
@@ -113,21 +119,51 @@ func (s *Service) find(ctx context.Context, l Lookup) (acct Account, ok bool, er
 	return acct, true, nil
 }
 
-// subject is the key an account's codes and counters are kept under: a
-// keyed hash of its email, or of what was asked for when no account
-// answered, so that an unknown account has limits of its own and records
-// of the same shape as a known one's, and the table tells nobody who asked.
-func (s *Service) subject(ctx context.Context, acct Account, known bool, l Lookup) (string, error) {
-	key, err := s.keys.Current(ctx)
-	if err != nil {
-		return "", fmt.Errorf("subject key: %w", err)
+// kind says which name a Lookup holds, for keys and logs.
+func (l Lookup) kind() string {
+	if l.Email != "" {
+		return "email"
 	}
-	switch {
-	case known:
-		return mac(key, "subject", "email", strings.ToLower(acct.Email)), nil
-	case l.Email != "":
-		return mac(key, "subject", "email", l.Email), nil
-	default:
-		return mac(key, "subject", "username", l.Username), nil
+	return "username"
+}
+
+func (l Lookup) name() string {
+	if l.Email != "" {
+		return l.Email
 	}
+	return l.Username
+}
+
+// subject is the key a name's codes and counters are kept under: a keyed
+// hash of the name asked for, the email or the user name, never of the
+// account it leads to. Everything a caller can see the effect of (a 429,
+// "no code", a wrong code) is kept under it, so nothing done through one
+// name shows through another: asking by user name cannot tell whether it
+// belongs to an email, or to anyone. The key is the Keys' subject key,
+// which a rotation of the code key leaves alone.
+func subject(key Key, l Lookup) string {
+	return mac(key, "subject", l.kind(), l.name())
+}
+
+// owner is the key of the account-wide state behind a name: the account's
+// when the name leads to an active account, and otherwise a decoy of the
+// name's own, so that an unknown name makes the same writes. It holds the
+// rules no answer may show: which record is the account's one live secret,
+// and the account-wide send and failure limits across its names.
+func owner(key Key, to recipient) string {
+	if !to.mail {
+		return mac(key, "decoy", to.subject)
+	}
+	return mac(key, "account", to.acct.ID)
+}
+
+// codeRecipient binds a code to the address it was mailed to.
+func codeRecipient(key Key, email string) string {
+	return mac(key, "recipient", strings.ToLower(email))
+}
+
+// linkRecipient binds a link to the address it was mailed to, keyed by the
+// token itself (see LinkRecord.Recipient).
+func linkRecipient(t Token, email string) string {
+	return mac(Key{Secret: []byte(t)}, "recipient", strings.ToLower(email))
 }

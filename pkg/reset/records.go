@@ -23,6 +23,12 @@ type CodeRecord struct {
 	Attempts       int   // guesses counted so far, this one included
 	SessionVersion int64 // the account's session_version when issued
 	Device         string
+	// Owner names the account-wide state the record answers to (see
+	// Service.owner): only the owner's latest record can be used.
+	Owner string
+	// Recipient is a keyed hash of the address the code was mailed to: the
+	// code works only while the account's stored email is still it.
+	Recipient string
 }
 
 // LinkRecord is an account's one live link.
@@ -32,6 +38,12 @@ type LinkRecord struct {
 	AccountID      string // empty on a decoy record
 	SessionVersion int64
 	ExpiresAt      time.Time
+	Owner          string // as in CodeRecord
+	// Recipient is a hash of the token and the address the link was mailed
+	// to: the link works only while the account's stored email is still
+	// it. The token keys it, so a reader of the table learns no address and
+	// the function that resets with a link needs no HMAC key.
+	Recipient string
 }
 
 // linkURL builds the mailed link from configuration only, never from the

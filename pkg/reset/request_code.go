@@ -17,15 +17,15 @@ type CodeRequest struct {
 }
 
 // RequestCode mails a new one-time code to the account's stored address,
-// replacing any earlier code.
+// replacing every earlier code and link of the account.
 //
 // An unknown or inactive account is answered exactly like a known one: the
 // same limits are counted and a decoy record is written under the keyed
-// hash of the email, and the time a mail would take is spent, but nothing is
+// hash of the name, and the time a mail would take is spent, but nothing is
 // mailed. With RevealUnknownAccounts it returns ErrUnknownAccount or
 // ErrInactiveAccount instead.
 //
-// Errors: *LimitError with ErrRateLimited (per-IP or per-account send limit),
+// Errors: *LimitError with ErrRateLimited (per-IP or per-name send limit),
 // ErrUnknownAccount, ErrInactiveAccount, or a wrapped dependency failure.
 func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	now := s.now()
@@ -53,6 +53,10 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 		KeyID:          key.ID,
 		ExpiresAt:      now.Add(s.settings.OTPTTL),
 		SessionVersion: to.acct.SessionVersion,
+		Owner:          to.owner,
+	}
+	if to.mail {
+		rec.Recipient = codeRecipient(to.subjectKey, to.acct.Email)
 	}
 	if req.BindDevice {
 		rec.Device = deviceHash(req.Device)
@@ -60,19 +64,47 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	// The send limits are counted in the same conditional write that
 	// stores the code, so twenty parallel requests cannot all pass the
 	// check before any of them counts.
-	if err := s.store.IssueCode(ctx, rec, s.sendLimit(), now); err != nil {
+	mail, err := s.store.IssueCode(ctx, rec, s.sendLimit(), now)
+	if err != nil {
 		return fmt.Errorf("issue code: %w", err)
 	}
-	if !to.mail {
-		s.waitLikeMail(ctx)
+	if !s.mailing(ctx, to, mail) {
 		return nil
 	}
 	err = s.sendOrWithdraw(ctx,
 		func(ctx context.Context) error { return s.mailer.SendCode(ctx, to.acct.Email, code, s.settings.OTPTTL) },
-		func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec) })
-	if err != nil {
-		return fmt.Errorf("send code mail: %w", err)
+		func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec, s.sendLimit()) })
+	return s.mailFailed(ctx, "code", err)
+}
+
+// mailing decides whether a send request mails: not for an unknown or
+// inactive account, nor when the account-wide send limit withheld it.
+// Either way it spends the time a mail would have, so the answer does not
+// tell.
+func (s *Service) mailing(ctx context.Context, to recipient, allowed bool) bool {
+	if to.mail && !allowed {
+		s.log.InfoContext(ctx, "account-wide send limit spent through another name; no mail")
 	}
+	if to.mail && allowed {
+		return true
+	}
+	s.waitLikeMail(ctx)
+	return false
+}
+
+// mailFailed answers a mail that SES refused or that failed after retries,
+// once its record has been withdrawn. An unknown account never calls SES,
+// so a 500 here would tell that the account exists (in the SES sandbox,
+// every real account): unless unknown accounts are revealed anyway, the
+// request is answered as sent, and the failure goes to the operators.
+func (s *Service) mailFailed(ctx context.Context, what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if s.settings.RevealUnknownAccounts {
+		return fmt.Errorf("send %s mail: %w", what, err)
+	}
+	s.log.ErrorContext(ctx, "mail failed; answered as sent, its "+what+" withdrawn", "error", err)
 	return nil
 }
 
@@ -82,9 +114,10 @@ type recipient struct {
 	// mail is false for an unknown or inactive account: it gets the same
 	// limits, records and answer as a known one, and no mail.
 	mail bool
-	// subject is the key the account's records and counters are kept
-	// under (see Service.subject).
-	subject string
+	// subject is the key the name's records and counters are kept under
+	// (see subject), and owner the key of the account-wide state (owner).
+	subject, owner string
+	subjectKey     Key
 }
 
 // accountID is what a record stores as its account: empty on the decoy of
@@ -110,11 +143,13 @@ func (s *Service) recipientFor(ctx context.Context, ip string, l Lookup, now tim
 	if err := s.revealed(known, acct); err != nil {
 		return recipient{}, err
 	}
-	subject, err := s.subject(ctx, acct, known, l)
+	key, err := s.keys.Subject(ctx)
 	if err != nil {
-		return recipient{}, err
+		return recipient{}, fmt.Errorf("subject key: %w", err)
 	}
-	return recipient{acct: acct, mail: known && acct.Active, subject: subject}, nil
+	to := recipient{acct: acct, mail: known && acct.Active, subject: subject(key, l), subjectKey: key}
+	to.owner = owner(key, to)
+	return to, nil
 }
 
 // revealed returns the seeds' "not found" outcomes when the deployer has

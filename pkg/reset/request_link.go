@@ -12,8 +12,12 @@ type LinkRequest struct {
 }
 
 // RequestLink mails a reset link to the account's stored address. The new
-// link supersedes any earlier one: consuming a link is conditioned on it
-// being the account's latest.
+// link supersedes every earlier code and link of the account: consuming
+// one is conditioned on it being the account's latest.
+//
+// A link is not held back by the account's failure budget: it carries 256
+// random bits, so wrong code guesses, which anyone who knows the email can
+// make, cannot block its owner's way back in.
 //
 // Unknown and inactive accounts are answered as in RequestCode.
 //
@@ -35,13 +39,17 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 		AccountID:      to.accountID(),
 		SessionVersion: to.acct.SessionVersion,
 		ExpiresAt:      now.Add(s.settings.LinkTTL),
+		Owner:          to.owner,
+	}
+	if to.mail {
+		rec.Recipient = linkRecipient(token, to.acct.Email)
 	}
 	// Stores the link and counts the send in one transaction, as for codes.
-	if err := s.store.IssueLink(ctx, rec, s.sendLimit(), now); err != nil {
+	mail, err := s.store.IssueLink(ctx, rec, s.sendLimit(), now)
+	if err != nil {
 		return fmt.Errorf("issue link: %w", err)
 	}
-	if !to.mail {
-		s.waitLikeMail(ctx)
+	if !s.mailing(ctx, to, mail) {
 		return nil
 	}
 	link := linkURL(s.settings.ResetURL, token)
@@ -49,9 +57,6 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 		func(ctx context.Context) error {
 			return s.mailer.SendLink(ctx, to.acct.Email, link, s.settings.LinkTTL)
 		},
-		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec) })
-	if err != nil {
-		return fmt.Errorf("send link mail: %w", err)
-	}
-	return nil
+		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
+	return s.mailFailed(ctx, "link", err)
 }

@@ -57,6 +57,12 @@ type Account struct {
 
 // Store keeps accounts, codes, links and counters. Its writes enforce the
 // limits atomically; see pkg/dynamo for the conditions.
+//
+// Two kinds of state: a name's (the email or user name asked for, under
+// its keyed hash: its code, its send and failure limits), whose effects
+// the caller sees; and an owner's (an account's, or a decoy's), holding
+// the account-wide rules that must not show in any answer: which record
+// is the one live secret, and the account-wide send and failure limits.
 type Store interface {
 	AccountByEmail(ctx context.Context, email string) (Account, error)
 	AccountByUsername(ctx context.Context, username string) (Account, error)
@@ -64,28 +70,38 @@ type Store interface {
 
 	// CountRequest counts one request from ip for purpose within limit.
 	CountRequest(ctx context.Context, purpose, ip string, limit Limit, now time.Time) error
-	// IssueCode replaces the subject's code with rec if its send limits allow.
-	IssueCode(ctx context.Context, rec CodeRecord, limit SendLimit, now time.Time) error
+	// IssueCode replaces the name's code with rec if the name's send
+	// limits allow, and makes rec its owner's latest record. mail is false
+	// when the owner's account-wide send limit is spent: rec is stored and
+	// counted like any other, and no mail may go out.
+	IssueCode(ctx context.Context, rec CodeRecord, limit SendLimit, now time.Time) (mail bool, err error)
 	// WithdrawCode takes back a code whose mail could not be sent.
-	WithdrawCode(ctx context.Context, rec CodeRecord) error
-	// CountGuess counts a guess at the subject's code before it is compared
+	WithdrawCode(ctx context.Context, rec CodeRecord, limit SendLimit) error
+	// CountGuess counts a guess at the name's code before it is compared
 	// and returns the code as it stands after the count.
 	CountGuess(ctx context.Context, subject string, limit GuessLimit, now time.Time) (CodeRecord, error)
+	// CountOwnerFailure counts the same guess against the owner's
+	// account-wide failure budget. counted is false when no place was
+	// left; spent is true when none is left now.
+	CountOwnerFailure(ctx context.Context, owner string, limit Limit, now time.Time) (counted, spent bool, err error)
+	// ClaimNotice reports whether the owner is to be told of guessing now,
+	// and records it, unless it was told within window.
+	ClaimNotice(ctx context.Context, owner string, window time.Duration, now time.Time) (bool, error)
 	// ConsumeCode deletes the code and sets the password in one transaction.
-	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, now time.Time) error
+	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, limit GuessLimit, now time.Time) error
 
-	// IssueLink stores rec as the subject's only live link if its send
-	// limits allow.
-	IssueLink(ctx context.Context, rec LinkRecord, limit SendLimit, now time.Time) error
+	// IssueLink stores rec and makes it its owner's latest record if the
+	// send limits allow; mail as in IssueCode.
+	IssueLink(ctx context.Context, rec LinkRecord, limit SendLimit, now time.Time) (mail bool, err error)
 	// WithdrawLink takes back a link whose mail could not be sent.
-	WithdrawLink(ctx context.Context, rec LinkRecord) error
+	WithdrawLink(ctx context.Context, rec LinkRecord, limit SendLimit) error
 	// FindLink returns the link stored under hash.
 	FindLink(ctx context.Context, hash TokenHash, now time.Time) (LinkRecord, error)
 	// ConsumeLink deletes the link and sets the password in one transaction.
 	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error
-	// LinkIsLatest reports, without writing, whether rec is still its
-	// subject's latest link.
-	LinkIsLatest(ctx context.Context, rec LinkRecord) (bool, error)
+	// IsLatest reports, without writing, whether the record id is still
+	// its owner's latest.
+	IsLatest(ctx context.Context, owner, id string) (bool, error)
 }
 
 // Mailer sends the three mails of the service, always to an address read
@@ -94,6 +110,9 @@ type Mailer interface {
 	SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error
 	SendLink(ctx context.Context, to string, link string, ttl time.Duration) error
 	SendPasswordChanged(ctx context.Context, to string, at time.Time) error
+	// SendGuessingNotice tells the owner that someone tried many codes on
+	// the account, that nothing changed, and what to do.
+	SendGuessingNotice(ctx context.Context, to string) error
 }
 
 // Keys holds the HMAC keys codes and account subjects are hashed with.

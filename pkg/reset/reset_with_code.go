@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/passreset/passreset/pkg/password"
 )
@@ -25,13 +26,20 @@ type CodeReset struct {
 //
 // Every guess is counted before it is compared, by a conditional write that
 // refuses once MaxAttempts guesses were made at this code or
-// MaxFailuresPerDay at this account, so parallel guesses get exactly that
-// many comparisons. A wrong guess costs two writes and no password hash.
+// MaxFailuresPerDay at this name in the last 24 hours, so parallel guesses
+// get exactly that many comparisons; a second write counts it against the
+// account's own budget across its names, where a spent budget is never
+// shown, only obeyed: no guess can win. A wrong guess costs three writes
+// and no password hash.
+//
+// A code is found under the name it was requested by, and nothing about
+// the account is read until the code has proved right, so a guess by user
+// name tells nothing about the email behind it, or whether there is one.
 //
 // Errors: *LimitError with ErrRateLimited (per-IP) or ErrTooManyAttempts,
-// ErrNoCode, ErrExpired, ErrInvalidCode, ErrDeviceMismatch, a
-// *password.Rejection, ErrUnknownAccount or ErrInactiveAccount (revealed
-// only), or a wrapped dependency failure.
+// ErrNoCode, ErrExpired, ErrInvalidCode, ErrDeviceMismatch (a right code
+// from another device), a *password.Rejection, ErrUnknownAccount or
+// ErrInactiveAccount (revealed only), or a wrapped dependency failure.
 func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	now := s.now()
 	if err := s.store.CountRequest(ctx, PurposeVerify, req.IP, s.ipLimit(), now); err != nil {
@@ -42,51 +50,60 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if err := s.policy.Check(req.NewPassword, req.Account.Email, req.Account.Username); err != nil {
 		return err
 	}
-
-	var acct Account
-	known := false
-	// A code is found by a keyed hash of the email alone, so a wrong guess
-	// by email never reads the users table. A user name has to be looked
-	// up first, and so does an account whose absence is to be revealed.
-	if req.Account.Email == "" || s.settings.RevealUnknownAccounts {
-		var err error
-		if acct, known, err = s.find(ctx, req.Account); err != nil {
+	if s.settings.RevealUnknownAccounts {
+		acct, known, err := s.find(ctx, req.Account)
+		if err != nil {
 			return err
 		}
 		if err := s.revealed(known, acct); err != nil {
 			return err
 		}
 	}
-	subject, err := s.subject(ctx, acct, known, req.Account)
+	subjectKey, err := s.keys.Subject(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("subject key: %w", err)
 	}
+	subject := subject(subjectKey, req.Account)
 	rec, err := s.store.CountGuess(ctx, subject, s.guessLimit(), now)
 	if err != nil {
 		return fmt.Errorf("count guess: %w", err)
 	}
-
-	if rec.Device != "" && rec.Device != deviceHash(req.Device) {
-		return ErrDeviceMismatch
+	if rec.Owner == "" { // written before owners existed: it can never be the latest
+		rec.Owner = mac(subjectKey, "decoy", subject)
 	}
+	counted, spent, err := s.store.CountOwnerFailure(ctx, rec.Owner, s.guessLimit().Failures, now)
+	if err != nil {
+		return fmt.Errorf("count account failure: %w", err)
+	}
+	if spent {
+		s.tellOwner(ctx, rec, now)
+	}
+
 	key, err := s.keys.ByID(ctx, rec.KeyID)
 	if err != nil {
 		return fmt.Errorf("code key %q: %w", rec.KeyID, err)
 	}
 	// hmac.Equal takes the same time wherever the two differ, so timing
-	// tells a guesser nothing about how close the guess was.
-	if !hmac.Equal([]byte(hashCode(key, subject, rec.ID, req.Code)), []byte(rec.Hash)) || rec.AccountID == "" {
+	// tells a guesser nothing about how close the guess was. A decoy, or a
+	// guess past the account's spent budget, never wins.
+	if !hmac.Equal([]byte(hashCode(key, subject, rec.ID, req.Code)), []byte(rec.Hash)) || rec.AccountID == "" || !counted {
 		return ErrInvalidCode
 	}
-
-	if !known {
-		if acct, known, err = s.find(ctx, req.Account); err != nil {
-			return err
-		}
+	// Only someone holding the right code learns that it is bound to
+	// another device; the guess stays counted.
+	if rec.Device != "" && rec.Device != deviceHash(req.Device) {
+		return ErrDeviceMismatch
 	}
-	// The account must still be the one the code was mailed to, and
-	// still allowed in.
-	if !known || acct.ID != rec.AccountID || !acct.Active {
+	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	if errors.Is(err, ErrUnknownAccount) {
+		return ErrInvalidCode
+	}
+	if err != nil {
+		return fmt.Errorf("code account: %w", err)
+	}
+	// The account must still be allowed in, and still have the address the
+	// code was mailed to.
+	if !acct.Active || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
 		return ErrInvalidCode
 	}
 	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
@@ -94,14 +111,43 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 		return err
 	}
 	// One transaction deletes the code and sets the password, conditioned
-	// on the code being the one just checked and the account's
-	// session_version unchanged since it was issued: of many racing right
-	// guesses one wins, and a password changed meanwhile kills the code.
-	if err := s.store.ConsumeCode(ctx, rec, acct, newHash, now); err != nil {
+	// on the code being the one just checked and still its account's
+	// latest secret, and on the account's session_version and email being
+	// unchanged since: of many racing right guesses one wins, and a
+	// password or email changed meanwhile kills the code.
+	if err := s.store.ConsumeCode(ctx, rec, acct, newHash, s.guessLimit(), now); err != nil {
 		return fmt.Errorf("consume code: %w", err)
 	}
 	s.notify(ctx, acct)
 	return nil
+}
+
+// tellOwner mails the account's owner, once per failure window, that its
+// code budget is spent: someone tried many codes, nothing changed, and a
+// reset link still works. A decoy's turn spends the time a mail would.
+func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) {
+	tell, err := s.store.ClaimNotice(ctx, rec.Owner, failureWindow, now)
+	if err != nil {
+		s.log.WarnContext(ctx, "claim guessing notice", "error", err)
+		return
+	}
+	if !tell {
+		return
+	}
+	if rec.AccountID == "" {
+		s.waitLikeMail(ctx)
+		return
+	}
+	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	if err != nil {
+		s.log.WarnContext(ctx, "guessing notice: read account", "error", err)
+		return
+	}
+	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, acct.Email) }); err != nil {
+		s.log.ErrorContext(ctx, "send guessing notice", "error", err)
+		return
+	}
+	s.log.InfoContext(ctx, "account failure budget spent; owner told", "account", acct.ID)
 }
 
 // newPasswordHash applies the rules that need the account, asks Breaches

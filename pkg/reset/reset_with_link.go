@@ -40,7 +40,8 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 		return err
 	}
 	// Conditioned on the link still existing and unexpired, being the
-	// account's latest, and the session_version it was issued under.
+	// account's latest secret, and the session_version and email it was
+	// issued under.
 	if err := s.store.ConsumeLink(ctx, rec, acct, newHash, now); err != nil {
 		return fmt.Errorf("consume link: %w", err)
 	}
@@ -75,8 +76,9 @@ func (s *Service) findLink(ctx context.Context, token Token, now time.Time) (Lin
 		return LinkRecord{}, Account{}, fmt.Errorf("link account: %w", err)
 	}
 	// A password change by any route bumps session_version, which kills
-	// every link issued before it.
-	if !acct.Active || acct.SessionVersion != rec.SessionVersion {
+	// every link issued before it; a link works only while the account
+	// keeps the address it was mailed to.
+	if !acct.Active || acct.SessionVersion != rec.SessionVersion || linkRecipient(token, acct.Email) != rec.Recipient {
 		return LinkRecord{}, Account{}, ErrInvalidToken
 	}
 	return rec, acct, nil

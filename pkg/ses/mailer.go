@@ -84,6 +84,12 @@ func (m *Mailer) SendPasswordChanged(ctx context.Context, to string, at time.Tim
 		mail{At: at.UTC().Format("2 January 2006 at 15:04 UTC")})
 }
 
+// SendGuessingNotice tells the owner that the account's code budget was
+// spent by wrong guesses, that nothing changed, and that a link still works.
+func (m *Mailer) SendGuessingNotice(ctx context.Context, to string) error {
+	return m.send(ctx, to, "guessing", "Someone tried to reset your password", mail{})
+}
+
 func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) error {
 	data.App = m.settings.AppName
 	texts, htmls := templates()
