@@ -102,6 +102,7 @@ func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() t
 	if cfg.HMACKeySecretARN != "" {
 		secret := keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
 		secret.Log = log
+		secret.Now = now // refreshes follow the service's clock, so tests can step it
 		keys = secret
 	} else {
 		ring, err := keyring.Static(cfg.HMACKeyID, cfg.HMACKey)

@@ -27,6 +27,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/passreset/passreset/pkg/app"
@@ -44,6 +45,10 @@ type Settings map[string]string
 // ResetURL is the RESET_URL every Env mails links to.
 const ResetURL = "https://app.passreset.test/reset?token={token}"
 
+// TestSecretKey is the key an Env's SecretStore starts with: a test key,
+// not a secret.
+const TestSecretKey = "a test key of at least thirty-two characters, k1"
+
 // testKey is the HMAC key of every Env: a test key, not a secret.
 const testKey = "7465737420686d6163206b6579207468617420697320333220627974657321212121"
 
@@ -56,6 +61,10 @@ type Env struct {
 	Clock   *Clock
 	Calls   *Calls
 	DB      *dynamodb.Client
+	// Secret is the HMAC key secret the service reads when the test set
+	// HMAC_KEY_SECRET_ARN; nil otherwise. It starts as {"kid": "k1", "key":
+	// TestSecretKey}.
+	Secret *SecretStore
 	// Log holds every line the service logged, for tests that look for
 	// secrets in it.
 	Log *LogBuffer
@@ -78,6 +87,9 @@ func New(t testing.TB, overrides Settings) *Env {
 	for k, v := range overrides {
 		env[k] = v
 	}
+	if env["HMAC_KEY_SECRET_ARN"] != "" {
+		delete(env, "HMAC_KEY")
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
@@ -94,6 +106,10 @@ func New(t testing.TB, overrides Settings) *Env {
 	clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
 	clients.SES = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint) })
 	e.DB = clients.DynamoDB
+	if cfg.HMACKeySecretARN != "" {
+		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
+		clients.Secrets = secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.Secret.srv.URL) })
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
