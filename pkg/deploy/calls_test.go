@@ -1,17 +1,32 @@
 package deploy_test
 
 import (
+	"context"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go/middleware"
+
+	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/apptest"
+	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/password"
@@ -30,31 +45,174 @@ type grant struct {
 	resource resource
 }
 
+// hmacKeySecretARN is the HMAC key secret as the recorded functions are
+// told of it (HMAC_KEY_SECRET_ARN).
+const hmacKeySecretARN = "arn:aws:secretsmanager:us-east-1:000000000000:secret:passreset-hmac-AbCdEf"
+
 // callRecorder sends requests through the service and gives the IAM
 // actions each one needed to the function that serves its route, as API
 // Gateway would send it there.
+//
+// Each function runs as its own instance over the handler Lambda runs, as
+// deployed: the HMAC key is in Secrets Manager (a fake holding a secret of
+// the template's shape), read by an instance the first time its code needs
+// it, so a function that never needs the key is seen never to read it.
+// apptest records the DynamoDB actions; record notes the rest: the secret
+// read, the address each mail is sent from, and the users-table attributes
+// each update names.
 type callRecorder struct {
-	t      *testing.T
-	env    *apptest.Env
-	acts   *apptest.Actions
-	owner  map[string]string // route key -> function dir
-	served map[string]int    // route key -> requests
-	seen   observed
+	t       *testing.T
+	env     *apptest.Env
+	acts    *apptest.Actions
+	handler map[string]*gateway.Handler // function dir -> its handler
+	// revealing is each function's handler with REVEAL_UNKNOWN_ACCOUNTS=true,
+	// whose flows look accounts up where the default's do not; reveal says
+	// which set do uses.
+	revealing map[string]*gateway.Handler
+	reveal    bool
+	owner   map[string]string           // route key -> function dir
+	served  map[string]int              // route key -> requests
+	seen    observed
+	// updated is, for each function, the users-table attributes its
+	// updates named, by the variables naming them (USERS_PASSWORD_ATTRIBUTE
+	// ...), and the ReturnValues they asked for ("" when none).
+	updated  map[string]map[string]bool
+	returned map[string]map[string]bool
+	// queried is, likewise, the users-table attributes each function's
+	// Queries named (the index key and the projection), and selected the
+	// Select values they sent.
+	queried  map[string]map[string]bool
+	selected map[string]map[string]bool
+
+	mu      sync.Mutex
+	noted   []apptest.Action // since the last take; Resource is the secret read or the mail's sender
+	updates []usersUpdate    // since the last take
+	queries []usersUpdate    // since the last take; returns holds Select
+}
+
+// A usersUpdate is one UpdateItem of the users table, alone or in a
+// transaction: the attribute names it carries (the key's and those its
+// expressions name; pkg/dynamo builds every expression with placeholders)
+// and its ReturnValues.
+type usersUpdate struct {
+	attributes []string
+	returns    string
 }
 
 func newCallRecorder(t *testing.T) *callRecorder {
 	env := apptest.New(t, nil)
 	r := &callRecorder{
-		t: t, env: env, acts: env.RecordActions(t),
+		t: t, env: env, acts: env.RecordActions(t), handler: map[string]*gateway.Handler{}, revealing: map[string]*gateway.Handler{},
 		owner: map[string]string{}, served: map[string]int{}, seen: observed{},
+		updated: map[string]map[string]bool{}, returned: map[string]map[string]bool{},
+		queried: map[string]map[string]bool{}, selected: map[string]map[string]bool{},
 	}
+	secrets := fakeSecretsManager(t, hmacKeySecretARN, templateSecret(t))
+	cfg := env.Config
+	cfg.HMACKeySecretARN = hmacKeySecretARN
+	awsCfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
+		APIOptions:  []func(*middleware.Stack) error{r.record},
+	}
+	clients := app.Clients{
+		// env.DB is the client apptest records actions on.
+		DynamoDB: dynamodb.New(env.DB.Options(), func(o *dynamodb.Options) {
+			o.APIOptions = append(slices.Clip(o.APIOptions), r.record)
+		}),
+		SES: sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(env.Stack.SESEndpoint) }),
+		Secrets: secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
+			o.BaseEndpoint = aws.String(secrets.URL)
+		}),
+	}
+	log := slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for dir, keys := range gateway.FunctionRoutes {
+		svc, err := app.NewServiceWith(cfg, clients, log, env.Clock.Now)
+		if err != nil {
+			t.Fatalf("function %s: %v", logicalID(dir), err)
+		}
+		if r.handler[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, app.PageOptions(cfg)); err != nil {
+			t.Fatalf("function %s: %v", logicalID(dir), err)
+		}
+		revealing := cfg
+		revealing.Reset.RevealUnknownAccounts = true
+		if svc, err = app.NewServiceWith(revealing, clients, log, env.Clock.Now); err != nil {
+			t.Fatalf("function %s: %v", logicalID(dir), err)
+		}
+		if r.revealing[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, app.PageOptions(revealing)); err != nil {
+			t.Fatalf("function %s: %v", logicalID(dir), err)
+		}
 		r.seen[dir] = map[grant]bool{}
+		r.updated[dir] = map[string]bool{}
+		r.returned[dir] = map[string]bool{}
+		r.queried[dir] = map[string]bool{}
+		r.selected[dir] = map[string]bool{}
 		for _, k := range keys {
 			r.owner[k] = dir
 		}
 	}
 	return r
+}
+
+// record is an SDK middleware noting, before each call is sent, what the
+// template's conditions look at and apptest's actions do not: the secret a
+// read names, the address a mail is sent from, and the attributes a
+// users-table update names.
+func (r *callRecorder) record(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("deploy.record",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			r.note(in.Parameters)
+			return next.HandleInitialize(ctx, in)
+		}), middleware.After)
+}
+
+func (r *callRecorder) note(params any) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	update := func(table *string, key map[string]dynamotypes.AttributeValue, names map[string]string, returns string) {
+		if aws.ToString(table) != r.env.Config.Users.Name {
+			return
+		}
+		u := usersUpdate{returns: returns}
+		for k := range key {
+			u.attributes = append(u.attributes, k)
+		}
+		for _, n := range names {
+			u.attributes = append(u.attributes, n)
+		}
+		r.updates = append(r.updates, u)
+	}
+	switch in := params.(type) {
+	case *secretsmanager.GetSecretValueInput:
+		r.noted = append(r.noted, apptest.Action{Name: "secretsmanager:GetSecretValue", Resource: aws.ToString(in.SecretId)})
+	case *sesv2.SendEmailInput:
+		r.noted = append(r.noted, apptest.Action{Name: "ses:SendEmail", Resource: aws.ToString(in.FromEmailAddress)})
+	case *dynamodb.QueryInput:
+		if aws.ToString(in.TableName) == r.env.Config.Users.Name {
+			q := usersUpdate{returns: string(in.Select)}
+			for _, n := range in.ExpressionAttributeNames {
+				q.attributes = append(q.attributes, n)
+			}
+			r.queries = append(r.queries, q)
+		}
+	case *dynamodb.UpdateItemInput:
+		update(in.TableName, in.Key, in.ExpressionAttributeNames, string(in.ReturnValues))
+	case *dynamodb.TransactWriteItemsInput:
+		for _, it := range in.TransactItems {
+			if u := it.Update; u != nil {
+				update(u.TableName, u.Key, u.ExpressionAttributeNames, "")
+			}
+		}
+	}
+}
+
+// take returns what was noted since the last take, and forgets it.
+func (r *callRecorder) take() ([]apptest.Action, []usersUpdate, []usersUpdate) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	noted, updates, queries := r.noted, r.updates, r.queries
+	r.noted, r.updates, r.queries = nil, nil, nil
+	return noted, updates, queries
 }
 
 // do sends req and wants status back, so each scenario is known to take
@@ -73,28 +231,55 @@ func (r *callRecorder) do(req apptest.Request, status int) apptest.Response {
 		r.t.Fatalf("route %s has no function in gateway.FunctionRoutes", key)
 	}
 	r.acts.Take()
-	var resp apptest.Response
-	if req.Method == "GET" {
-		// The reset page answers HTML, which Env.Do would refuse.
-		out, err := r.env.Handler.Handle(r.t.Context(), r.env.Event(r.t, req))
-		if err != nil {
-			r.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
-		}
-		resp = apptest.Response{Status: out.StatusCode, Headers: out.Headers, Body: out.Body}
-	} else {
-		resp = r.env.Do(r.t, req)
+	r.take()
+	h := r.handler[dir]
+	if r.reveal {
+		h = r.revealing[dir]
 	}
+	out, err := h.Handle(r.t.Context(), r.env.Event(r.t, req))
+	if err != nil {
+		r.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	resp := apptest.Response{Status: out.StatusCode, Headers: out.Headers, Body: out.Body}
 	if resp.Status != status {
 		r.t.Errorf("%s %s: got %d %s, want %d", req.Method, req.Path, resp.Status, resp.Body, status)
 	}
 	r.served[key]++
-	for _, a := range r.acts.Take() {
+	noted, updates, queries := r.take()
+	for _, a := range append(r.acts.Take(), noted...) {
+		if a.Name == "ses:SendEmail" && a.Resource != r.env.Config.Mail.From {
+			r.t.Errorf("function %s, route %s: sends mail from %q, but its policy allows MAIL_FROM (%s) only (ses:FromAddress)", logicalID(dir), key, a.Resource, r.env.Config.Mail.From)
+			continue
+		}
 		res, ok := r.resourceOf(a)
 		if !ok {
 			r.t.Errorf("function %s, route %s: %s on %q, a resource this test does not know", logicalID(dir), key, a.Name, a.Resource)
 			continue
 		}
 		r.seen[dir][grant{a.Name, res}] = true
+	}
+	vars := attributeVariables(r.env.Config.Users)
+	for _, u := range updates {
+		for _, a := range u.attributes {
+			v, ok := vars[a]
+			if !ok {
+				r.t.Errorf("function %s, route %s: updates users-table attribute %q, which no USERS_* variable names", logicalID(dir), key, a)
+				continue
+			}
+			r.updated[dir][v] = true
+		}
+		r.returned[dir][u.returns] = true
+	}
+	for _, q := range queries {
+		for _, a := range q.attributes {
+			v, ok := vars[a]
+			if !ok {
+				r.t.Errorf("function %s, route %s: queries users-table attribute %q, which no USERS_* variable names", logicalID(dir), key, a)
+				continue
+			}
+			r.queried[dir][v] = true
+		}
+		r.selected[dir][q.returns] = true
 	}
 	return resp
 }
@@ -106,7 +291,7 @@ func (r *callRecorder) resourceOf(a apptest.Action) (resource, bool) {
 	case strings.HasPrefix(a.Name, "ses:"):
 		return sesIdentity, true
 	case strings.HasPrefix(a.Name, "secretsmanager:"):
-		return hmacKey, true
+		return hmacKey, a.Resource == hmacKeySecretARN
 	case a.Resource == r.env.Config.TokensTable:
 		return tokensTable, true
 	case a.Resource == users.Name:
@@ -117,6 +302,83 @@ func (r *callRecorder) resourceOf(a apptest.Action) (resource, bool) {
 		return usersUsernameIndex, true
 	}
 	return "", false
+}
+
+// attributeVariables maps each users-table attribute name of u to the
+// variable that names it.
+func attributeVariables(u dynamo.UsersTable) map[string]string {
+	vars := map[string]string{}
+	for v, name := range map[string]string{
+		"USERS_KEY_ATTRIBUTE":                 u.KeyAttribute,
+		"USERS_EMAIL_ATTRIBUTE":               u.EmailAttribute,
+		"USERS_USERNAME_ATTRIBUTE":            u.UsernameAttribute,
+		"USERS_PASSWORD_ATTRIBUTE":            u.PasswordAttribute,
+		"USERS_SESSION_VERSION_ATTRIBUTE":     u.SessionVersionAttribute,
+		"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE": u.PasswordChangedAtAttribute,
+		"USERS_VERIFIED_ATTRIBUTE":            u.VerifiedAttribute,
+		"USERS_ENABLED_ATTRIBUTE":             u.EnabledAttribute,
+	} {
+		if name != "" {
+			vars[name] = v
+		}
+	}
+	return vars
+}
+
+// templateSecret is a secret as template.yaml's HmacKeySecret has Secrets
+// Manager generate it: its SecretStringTemplate with GenerateStringKey set
+// to PasswordLength letters and digits.
+func templateSecret(t *testing.T) string {
+	t.Helper()
+	s, err := load(readTemplate(t), variants[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, _ := s.raw["Resources"].(map[string]any)
+	secret, _ := res["HmacKeySecret"].(map[string]any)
+	props, _ := secret["Properties"].(map[string]any)
+	gen, _ := props["GenerateSecretString"].(map[string]any)
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(fmt.Sprint(gen["SecretStringTemplate"])), &doc); err != nil {
+		t.Fatalf("HmacKeySecret: SecretStringTemplate: %v", err)
+	}
+	n, _ := gen["PasswordLength"].(float64)
+	key, _ := gen["GenerateStringKey"].(string)
+	if n == 0 || key == "" {
+		t.Fatalf("HmacKeySecret: GenerateSecretString %v lacks GenerateStringKey or PasswordLength", gen)
+	}
+	const alnum = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+	b := make([]byte, int(n))
+	for i := range b {
+		b[i] = alnum[rand.IntN(len(alnum))]
+	}
+	doc[key] = string(b)
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// fakeSecretsManager answers GetSecretValue for the one secret arn with
+// value, and anything else with ResourceNotFoundException.
+func fakeSecretsManager(t *testing.T, arn, value string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		var in struct{ SecretId string }
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		if req.Header.Get("X-Amz-Target") != "secretsmanager.GetSecretValue" ||
+			json.NewDecoder(req.Body).Decode(&in) != nil || in.SecretId != arn {
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"__type":"ResourceNotFoundException","message":"Secrets Manager can't find the specified secret."}`)
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{
+			"ARN": arn, "Name": "passreset-hmac", "SecretString": value,
+			"VersionId": "v1", "VersionStages": []string{"AWSCURRENT"},
+		})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func body(v map[string]string) string { return apptest.JSON(v) }
@@ -208,16 +470,34 @@ func (r *callRecorder) scenarios() {
 		post(addr, "/auth/request-reset-password", map[string]string{"email": b.Email}, 200)
 		post(addr, "/auth/reset-password/"+env.LastToken(t, b.Email), map[string]string{"new_password": newPassword}, 200)
 	}
+	// With REVEAL_UNKNOWN_ACCOUNTS=true a code reset looks the account up
+	// first, by user name or by email.
+	{
+		r.reveal = true
+		defer func() { r.reveal = false }()
+		a, addr := env.AddAccount(t), from()
+		put := func(b map[string]string, status int) {
+			r.do(apptest.Request{Method: "PUT", Path: "/auth/forgot-password", Body: body(b), IP: addr}, status)
+		}
+		post(addr, "/auth/forgot-password", map[string]string{"userName": a.Username}, 201)
+		post(addr, "/auth/forgot-password", map[string]string{"userName": "nobodyatall"}, 400)
+		code := env.LastCode(t, a.Email)
+		put(map[string]string{"userName": a.Username, "otp": wrong(code), "newPassword": newPassword}, 400)
+		put(map[string]string{"userName": "nobodyatall", "otp": code, "newPassword": newPassword}, 400)
+		post(addr, "/auth/otp", map[string]string{"action": "validate", "email": "nobody-r@example.test", "otp": code, "new_password": newPassword}, 404)
+	}
 }
 
 // TestPoliciesAreWhatTheCodeCalls runs every route of every function on the
 // emulators, records the IAM action behind each AWS call (the item-level
-// actions inside a transaction, the index a Query reads) and holds each
-// function's policy in the template to exactly that: an action granted
-// that no route of the function calls fails, and so does an action called
-// that the policy does not grant. The deployed functions also read the
-// HMAC key from Secrets Manager, which apptest replaces by a static key,
-// so secretsmanager:GetSecretValue counts as called by every function.
+// actions inside a transaction, the index a Query reads, the HMAC key
+// secret read from Secrets Manager) and holds each function's policy in the
+// template to exactly that: an action granted that no route of the
+// function calls fails, and so does an action called that the policy does
+// not grant. It holds the conditions to the calls too: every mail is sent
+// from MAIL_FROM (ses:FromAddress), and the users-table attributes the
+// function's updates name are exactly those its policy's
+// dynamodb:Attributes lists, with a ReturnValues it allows.
 func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 	r := newCallRecorder(t)
 	r.scenarios()
@@ -230,16 +510,16 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 				t.Errorf("function %s: no scenario sends route %s; add one to scenarios", logicalID(dir), key)
 			}
 		}
-		r.seen[dir][grant{"secretsmanager:GetSecretValue", hmacKey}] = true
 	}
 	for _, s := range loadVariants(t) {
-		for _, p := range compareCalls(s, r.seen) {
+		for _, p := range r.compare(s) {
 			t.Errorf("%s: %s", s.v.name, p)
 		}
 	}
 
 	// The comparison can be seen to fail: a template granting one action
-	// too many, and one lacking an action the code calls.
+	// too many, one lacking an action the code calls, and one whose
+	// condition refuses an attribute the code's update names.
 	good := string(readTemplate(t))
 	broken := []struct{ name, old, new, want string }{
 		{
@@ -254,6 +534,24 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 			new:  "",
 			want: "function PasswordResetFunction: calls dynamodb:ConditionCheckItem on ${TokensTable.Arn}, which its policy does not grant",
 		},
+		{
+			name: "HMAC key secret granted, never read",
+			old:  "            # No HmacKey:",
+			new:  "            - Sid: HmacKey\n              Effect: Allow\n              Action: [secretsmanager:GetSecretValue]\n              Resource: !Ref HmacKeySecret\n            # No HmacKey:",
+			want: "function PasswordResetFunction: grants secretsmanager:GetSecretValue on ${HmacKeySecret}, but no route it serves calls it",
+		},
+		{
+			name: "queried attribute not listed",
+			old:  "!Ref UsersUsernameAttribute, !Ref UsersSessionVersionAttribute,",
+			new:  "!Ref UsersUsernameAttribute,",
+			want: `function OtpCreateFunction: its users-table queries name USERS_SESSION_VERSION_ATTRIBUTE ("session_version"), which its policy's dynamodb:Attributes does not list`,
+		},
+		{
+			name: "updated attribute not listed",
+			old:  "                    - !Ref UsersSessionVersionAttribute\n",
+			new:  "",
+			want: `function OtpValidateFunction: its users-table updates name USERS_SESSION_VERSION_ATTRIBUTE ("session_version"), which its policy's dynamodb:Attributes does not list`,
+		},
 	}
 	for _, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
@@ -264,7 +562,7 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 			if err != nil {
 				t.Fatalf("load broken template: %v", err)
 			}
-			problems := compareCalls(s, r.seen)
+			problems := r.compare(s)
 			for _, p := range problems {
 				if strings.Contains(p, b.want) {
 					return
@@ -273,6 +571,104 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 			t.Errorf("got problems %q, want one containing %q", problems, b.want)
 		})
 	}
+}
+
+// compare reports every way the policies of s differ from what the
+// recorded calls needed.
+func (r *callRecorder) compare(s *stack) []string {
+	problems := append(compareCalls(s, r.seen), compareUpdates(s, r.updated, r.returned)...)
+	return append(problems, compareQueries(s, r.queried, r.selected)...)
+}
+
+// compareQueries reports, for each function of s, every attribute its
+// recorded users-table Queries named that its policy's Query grant does
+// not list in dynamodb:Attributes, a list naming the password attribute,
+// and a Select other than the SPECIFIC_ATTRIBUTES the policy requires: so
+// a lookup can never read a password hash, even from a team's index that
+// projects ALL.
+func compareQueries(s *stack, queried, selected map[string]map[string]bool) []string {
+	var problems []string
+	for _, dir := range sortedKeys(s.functions()) {
+		id := logicalID(dir)
+		env := s.env(dir)
+		for _, st := range allowStatements(s, id) {
+			if !st.allows("dynamodb:Query") {
+				continue
+			}
+			listed, ok := st.condition("ForAllValues:StringEquals", "dynamodb:Attributes")
+			if !ok {
+				problems = append(problems, fmt.Sprintf("function %s: statement %s may Query any attribute of the users table, the password hash too", id, st.name()))
+				continue
+			}
+			if slices.Contains(listed, env["USERS_PASSWORD_ATTRIBUTE"]) {
+				problems = append(problems, fmt.Sprintf("function %s: statement %s lets a Query read the password attribute", id, st.name()))
+			}
+			for _, v := range sortedKeys(queried[dir]) {
+				// A variant without that attribute does not query it.
+				if env[v] != "" && !slices.Contains(listed, env[v]) {
+					problems = append(problems, fmt.Sprintf("function %s: its users-table queries name %s (%q), which its policy's dynamodb:Attributes does not list", id, v, env[v]))
+				}
+			}
+			sel, ok := st.condition("StringEquals", "dynamodb:Select")
+			if !ok || !slices.Equal(sel, []string{"SPECIFIC_ATTRIBUTES"}) {
+				problems = append(problems, fmt.Sprintf("function %s: statement %s does not require dynamodb:Select SPECIFIC_ATTRIBUTES", id, st.name()))
+			}
+			for _, v := range sortedKeys(selected[dir]) {
+				if v != "SPECIFIC_ATTRIBUTES" {
+					problems = append(problems, fmt.Sprintf("function %s: a users-table query selects %q, which its policy refuses", id, v))
+				}
+			}
+		}
+	}
+	return problems
+}
+
+// compareUpdates reports, for each function of s whose policy limits its
+// users-table updates to the attributes in dynamodb:Attributes (see
+// checkUsersTableUpdates), every attribute its recorded updates named that
+// the list lacks, every attribute the list allows that no update named,
+// and every ReturnValues asked for that the policy refuses. updated holds
+// the variables naming the attributes, so that each variant is held to its
+// own names.
+func compareUpdates(s *stack, updated, returned map[string]map[string]bool) []string {
+	var problems []string
+	for _, dir := range sortedKeys(s.functions()) {
+		id := logicalID(dir)
+		env := s.env(dir)
+		for _, st := range allowStatements(s, id) {
+			if !st.allows("dynamodb:UpdateItem") || !st.on(s.arn(usersTable)) {
+				continue
+			}
+			listed, ok := st.condition("ForAllValues:StringEquals", "dynamodb:Attributes")
+			if !ok {
+				continue // checkUsersTableUpdates reports it
+			}
+			named := map[string]bool{}
+			for _, v := range sortedKeys(updated[dir]) {
+				named[env[v]] = true
+				if !slices.Contains(listed, env[v]) {
+					problems = append(problems, fmt.Sprintf("function %s: its users-table updates name %s (%q), which its policy's dynamodb:Attributes does not list", id, v, env[v]))
+				}
+			}
+			for _, a := range listed {
+				if !named[a] {
+					problems = append(problems, fmt.Sprintf("function %s: its policy's dynamodb:Attributes lists %q of the users table, which no update of a route it serves names", id, a))
+				}
+			}
+			allowed, ok := st.condition("StringEqualsIfExists", "dynamodb:ReturnValues")
+			if !ok {
+				allowed, ok = st.condition("StringEquals", "dynamodb:ReturnValues")
+			}
+			for _, rv := range sortedKeys(returned[dir]) {
+				// An update in a transaction has no ReturnValues; an
+				// UpdateItem without one has NONE.
+				if ok && rv != "" && !slices.Contains(allowed, rv) {
+					problems = append(problems, fmt.Sprintf("function %s: a users-table update asks for ReturnValues %s, which its policy refuses", id, rv))
+				}
+			}
+		}
+	}
+	return problems
 }
 
 // compareCalls reports, for each function of s, every grant of its policy
@@ -304,21 +700,11 @@ func compareCalls(s *stack, seen observed) []string {
 // function's inline policies grant. checkPolicies refuses every other kind
 // of policy.
 func grantsOf(s *stack, id string) map[string]bool {
-	resources, _ := s.raw["Resources"].(map[string]any)
-	res, _ := resources[id].(map[string]any)
-	props, _ := res["Properties"].(map[string]any)
 	got := map[string]bool{}
-	for _, doc := range list(props["Policies"]) {
-		d, _ := doc.(map[string]any)
-		for _, st := range list(d["Statement"]) {
-			stmt, _ := st.(map[string]any)
-			if stmt["Effect"] != "Allow" {
-				continue
-			}
-			for _, a := range list(stmt["Action"]) {
-				for _, r := range list(stmt["Resource"]) {
-					got[fmt.Sprintf("%v on %v", a, r)] = true
-				}
+	for _, st := range allowStatements(s, id) {
+		for _, a := range list(st["Action"]) {
+			for _, r := range list(st["Resource"]) {
+				got[fmt.Sprintf("%v on %v", a, r)] = true
 			}
 		}
 	}

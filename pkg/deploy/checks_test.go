@@ -29,7 +29,11 @@ const (
 // both the floor and the ceiling of the function's policy: a change to the
 // code's calls changes this table and the template together. DynamoDB
 // transactions need the item-level action of each part; IAM has no
-// TransactWriteItems action.
+// TransactWriteItems action. The reset flows read the account by key
+// (GetItem) once the code or link is proved; the send flows read it from
+// an index. Only the functions that hash codes or name an account's
+// records read the HMAC key: a link token is looked up by its plain
+// SHA-256.
 var permissions = map[string]map[resource][]string{
 	"otp-create": {
 		tokensTable:        {"dynamodb:UpdateItem"},
@@ -42,7 +46,7 @@ var permissions = map[string]map[resource][]string{
 		tokensTable:        {"dynamodb:UpdateItem"},
 		usersEmailIndex:    {"dynamodb:Query"},
 		usersUsernameIndex: {"dynamodb:Query"},
-		usersTable:         {"dynamodb:UpdateItem"},
+		usersTable:         {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		sesIdentity:        {"ses:SendEmail"},
 		hmacKey:            {"secretsmanager:GetSecretValue"},
 	},
@@ -56,7 +60,6 @@ var permissions = map[string]map[resource][]string{
 		tokensTable: {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		usersTable:  {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		sesIdentity: {"ses:SendEmail"},
-		hmacKey:     {"secretsmanager:GetSecretValue"},
 	},
 }
 
@@ -308,15 +311,20 @@ func checkTables(s *stack) []string {
 	if users.AWSCloudFormationCondition != "CreateUsersTable" {
 		problems = append(problems, fmt.Sprintf("table UsersTable: Condition %q, want CreateUsersTable", users.AWSCloudFormationCondition))
 	}
+	// What the indexes project is checkIndexProjections'.
 	indexes := map[string]string{}
 	for _, gsi := range users.GlobalSecondaryIndexes {
-		if len(gsi.KeySchema) == 1 && gsi.Projection != nil && deref(gsi.Projection.ProjectionType) == "ALL" {
+		if len(gsi.KeySchema) == 1 {
 			indexes[gsi.IndexName] = gsi.KeySchema[0].AttributeName
 		}
 	}
-	for index, attr := range map[string]string{"email-index": "email", "username-index": "username"} {
-		if indexes[index] != attr {
-			problems = append(problems, fmt.Sprintf("table UsersTable: index %s is not HASH %s projecting ALL", index, attr))
+	env := s.env("") // the users table's names are Globals
+	for _, ix := range []struct{ index, attr string }{
+		{env["USERS_EMAIL_INDEX"], env["USERS_EMAIL_ATTRIBUTE"]},
+		{env["USERS_USERNAME_INDEX"], env["USERS_USERNAME_ATTRIBUTE"]},
+	} {
+		if indexes[ix.index] != ix.attr {
+			problems = append(problems, fmt.Sprintf("table UsersTable: index %s is not HASH %s", ix.index, ix.attr))
 		}
 	}
 	return problems
@@ -387,12 +395,6 @@ func checkPolicies(s *stack) []string {
 // ones naming resources name this template's.
 func checkEnvironment(s *stack) []string {
 	var problems []string
-	vars := map[string]string{}
-	if g, _ := s.tpl.GetServerlessGlobalFunction(); g != nil && g.Environment != nil {
-		for k, v := range g.Environment.Variables {
-			vars[k] = v
-		}
-	}
 	wired := map[string]string{
 		"TOKENS_TABLE":         "${TokensTable}",
 		"USERS_TABLE":          s.v.usersName,
@@ -401,17 +403,8 @@ func checkEnvironment(s *stack) []string {
 		"USERS_EMAIL_INDEX":    "email-index",
 		"USERS_USERNAME_INDEX": "username-index",
 	}
-	fns := s.functions()
-	for _, dir := range sortedKeys(fns) {
-		env := map[string]string{}
-		for k, v := range vars {
-			env[k] = v
-		}
-		if e := fns[dir].Environment; e != nil {
-			for k, v := range e.Variables {
-				env[k] = v
-			}
-		}
+	for _, dir := range sortedKeys(s.functions()) {
+		env := s.env(dir)
 		for _, name := range environment {
 			v, ok := env[name]
 			switch want, isWired := wired[name]; {
@@ -423,6 +416,24 @@ func checkEnvironment(s *stack) []string {
 		}
 	}
 	return problems
+}
+
+// env is the environment of the function serving functions/dir: its own
+// Variables over Globals', as SAM merges them. With no such function, it
+// is the Globals alone.
+func (s *stack) env(dir string) map[string]string {
+	env := map[string]string{}
+	if g, _ := s.tpl.GetServerlessGlobalFunction(); g != nil && g.Environment != nil {
+		for k, v := range g.Environment.Variables {
+			env[k] = v
+		}
+	}
+	if fn := s.functions()[dir]; fn != nil && fn.Environment != nil {
+		for k, v := range fn.Environment.Variables {
+			env[k] = v
+		}
+	}
+	return env
 }
 
 // checkOutputs: the stack tells its caller where the API is.

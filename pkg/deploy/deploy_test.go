@@ -17,6 +17,29 @@ func TestPolicies(t *testing.T)    { runCheck(t, checkPolicies) }
 func TestEnvironment(t *testing.T) { runCheck(t, checkEnvironment) }
 func TestOutputs(t *testing.T)     { runCheck(t, checkOutputs) }
 
+// TestSecretGrantedOnlyWhereRead: only the functions whose code reads the
+// HMAC key secret may read it; the function that resets with a link looks
+// its token up by a plain SHA-256 and may not. TestPoliciesAreWhatTheCodeCalls
+// sees which functions read it, with the key in a Secrets Manager fake.
+func TestSecretGrantedOnlyWhereRead(t *testing.T) { runCheck(t, checkSecretGrant) }
+
+// TestUsersTableUpdateLimitedToPasswordAttributes: a function allowed to
+// change a password may change nothing else of an account, and reads
+// nothing of it back through UpdateItem. TestPoliciesAreWhatTheCodeCalls
+// holds the code's updates to the same list.
+func TestUsersTableUpdateLimitedToPasswordAttributes(t *testing.T) {
+	runCheck(t, checkUsersTableUpdates)
+}
+
+// TestEmailIndexProjectsNoPasswordHash: the indexes the send flows query
+// hold what those flows read, and no password hash.
+func TestEmailIndexProjectsNoPasswordHash(t *testing.T) { runCheck(t, checkIndexProjections) }
+
+// TestSendEmailOnlyFromSender: a function may send mail only from the
+// address it is given. TestPoliciesAreWhatTheCodeCalls sees the code send
+// from it.
+func TestSendEmailOnlyFromSender(t *testing.T) { runCheck(t, checkSendFrom) }
+
 // TestFunctionsBuild builds each function's directory the way the Makefile
 // does for Lambda, so a template naming a directory that does not build fails
 // here rather than in sam build.
@@ -91,6 +114,41 @@ func TestChecksCatchBreakage(t *testing.T) {
 			new:   "      Policies:\n        - AmazonDynamoDBFullAccess\n",
 			check: checkPolicies,
 			want:  "function OtpCreateFunction: policy AmazonDynamoDBFullAccess",
+		},
+		{
+			name:  "HMAC key secret granted to password-reset",
+			old:   "            # No HmacKey:",
+			new:   "            - Sid: HmacKey\n              Effect: Allow\n              Action: [secretsmanager:GetSecretValue]\n              Resource: !Ref HmacKeySecret\n            # No HmacKey:",
+			check: checkSecretGrant,
+			want:  "function PasswordResetFunction: may read the HMAC key secret, which its code never reads",
+		},
+		{
+			name:  "users table update of another attribute",
+			old:   "                    - !Ref UsersEmailAttribute\n",
+			new:   "                    - !Ref UsersEmailAttribute\n                    - !Ref UsersVerifiedAttribute\n",
+			check: checkUsersTableUpdates,
+			want:  `function OtpValidateFunction: statement ChangePassword may update "verified" of the users table`,
+		},
+		{
+			name:  "users table update returning the item",
+			old:   "dynamodb:ReturnValues: NONE",
+			new:   "dynamodb:ReturnValues: [NONE, ALL_OLD]",
+			check: checkUsersTableUpdates,
+			want:  "function OtpValidateFunction: statement ChangePassword may have the users table return attributes",
+		},
+		{
+			name:  "password hash projected",
+			old:   "            NonKeyAttributes:\n              - !Ref UsersUsernameAttribute\n",
+			new:   "            NonKeyAttributes:\n              - !Ref UsersUsernameAttribute\n              - !Ref UsersPasswordAttribute\n",
+			check: checkIndexProjections,
+			want:  `table UsersTable: index email-index projects the password hash "password_hash"`,
+		},
+		{
+			name:  "any sender",
+			old:   "              Condition:\n                StringEquals:\n                  ses:FromAddress: !Ref MailFrom\n",
+			new:   "",
+			check: checkSendFrom,
+			want:  "function OtpCreateFunction: statement Mail may send mail from any address",
 		},
 		{
 			name:  "route moved",

@@ -42,10 +42,24 @@ var variants = []variant{
 		usersName:  "${UsersTable}",
 	},
 	{
-		name:       "existing users table",
-		params:     map[string]any{"ExistingUsersTableName": "accounts"},
+		// A team's table names its attributes its own way.
+		name: "existing users table",
+		params: map[string]any{
+			"ExistingUsersTableName":          "accounts",
+			"UsersKeyAttribute":               "id",
+			"UsersEmailAttribute":             "mail",
+			"UsersPasswordAttribute":          "pw_hash",
+			"UsersSessionVersionAttribute":    "sv",
+			"UsersPasswordChangedAtAttribute": "pw_changed",
+		},
 		usersTable: "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/accounts",
 		usersName:  "accounts",
+	},
+	{
+		name:       "new users table, no verified or enabled attribute",
+		params:     map[string]any{"UsersVerifiedAttribute": "", "UsersEnabledAttribute": ""},
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
 	},
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -118,9 +119,12 @@ func CreateTables(ctx context.Context, db TablesAPI, tokens string, users UsersT
 		}
 		attrs = append(attrs, types.AttributeDefinition{AttributeName: aws.String(ix.attr), AttributeType: str})
 		indexes = append(indexes, types.GlobalSecondaryIndex{
-			IndexName:  aws.String(ix.name),
-			KeySchema:  []types.KeySchemaElement{{AttributeName: aws.String(ix.attr), KeyType: types.KeyTypeHash}},
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
+			IndexName: aws.String(ix.name),
+			KeySchema: []types.KeySchemaElement{{AttributeName: aws.String(ix.attr), KeyType: types.KeyTypeHash}},
+			// As the template makes them: no password hash in an index.
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeInclude, NonKeyAttributes: slices.DeleteFunc(users.lookupAttributes(), func(a string) bool {
+				return a == users.KeyAttribute || a == ix.attr
+			})},
 		})
 	}
 	return createTable(ctx, db, &dynamodb.CreateTableInput{

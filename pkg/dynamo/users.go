@@ -3,6 +3,9 @@ package dynamo
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -50,11 +53,23 @@ func (s *Store) getAccount(ctx context.Context, key string, consistent bool) (re
 }
 
 func (s *Store) queryAccount(ctx context.Context, index, attr, value string) (reset.Account, error) {
+	// Only the attributes a lookup needs, never the password hash: the
+	// functions' policies allow a Query nothing else (dynamodb:Attributes
+	// and dynamodb:Select), even on a team's index that projects ALL.
+	names := map[string]string{"#k": attr}
+	var projection []string
+	for i, a := range s.users.lookupAttributes() {
+		p := "#a" + strconv.Itoa(i)
+		names[p] = a
+		projection = append(projection, p)
+	}
 	out, err := s.db.Query(ctx, &dynamodb.QueryInput{
 		TableName:                 aws.String(s.users.Name),
 		IndexName:                 aws.String(index),
 		KeyConditionExpression:    aws.String("#k = :v"),
-		ExpressionAttributeNames:  map[string]string{"#k": attr},
+		Select:                    types.SelectSpecificAttributes,
+		ProjectionExpression:      aws.String(strings.Join(projection, ", ")),
+		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: map[string]types.AttributeValue{":v": &types.AttributeValueMemberS{Value: value}},
 		Limit:                     aws.Int32(2),
 	})
@@ -71,6 +86,20 @@ func (s *Store) queryAccount(ctx context.Context, index, attr, value string) (re
 		// that does not enforce uniqueness, which must not pick one.
 		return reset.Account{}, reset.ErrAmbiguousAccount
 	}
+}
+
+// lookupAttributes are what finding an account by email or user name reads:
+// what a send needs (who, where to mail, whether active, the session
+// version), not the password hash. The reset flows read the whole account
+// by its key once a code or link has proved right.
+func (t UsersTable) lookupAttributes() []string {
+	var out []string
+	for _, a := range []string{t.KeyAttribute, t.EmailAttribute, t.UsernameAttribute, t.SessionVersionAttribute, t.VerifiedAttribute, t.EnabledAttribute} {
+		if a != "" && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (s *Store) account(raw map[string]types.AttributeValue) reset.Account {
