@@ -56,12 +56,12 @@ func (w window) joins() bool { return w.group() > 1 }
 
 // hasRoom is the rule for one more event: for a shift, that the oldest
 // place is outside the span; for a join, that the newest group is inside
-// it and not full.
+// it and not full, or that there is none yet (the item is new).
 func (w window) hasRoom(now time.Time, join bool) expression.ConditionBuilder {
 	if join {
-		newest := w.places() - 1
-		return expression.Name(w.timeAt(newest)).GreaterThan(expression.Value(w.cut(now))).
-			And(expression.Name(w.countAt(newest)).LessThan(expression.Value(w.group())))
+		newest := expression.Name(w.timeAt(w.places() - 1))
+		return newest.AttributeNotExists().Or(newest.GreaterThan(expression.Value(w.cut(now))).
+			And(expression.Name(w.countAt(w.places() - 1)).LessThan(expression.Value(w.group()))))
 	}
 	oldest := expression.Name(w.timeAt(0))
 	return oldest.AttributeNotExists().Or(oldest.LessThanEqual(expression.Value(w.cut(now))))
@@ -72,7 +72,9 @@ func (w window) hasRoom(now time.Time, join bool) expression.ConditionBuilder {
 func (w window) counted(u expression.UpdateBuilder, now time.Time, join bool) expression.UpdateBuilder {
 	newest := w.places() - 1
 	if join {
-		return u.Set(expression.Name(w.countAt(newest)), expression.Name(w.countAt(newest)).Plus(expression.Value(1)))
+		count := expression.Name(w.countAt(newest))
+		return u.Set(count, expression.Plus(expression.IfNotExists(count, expression.Value(0)), expression.Value(1))).
+			Set(expression.Name(w.timeAt(newest)), expression.IfNotExists(expression.Name(w.timeAt(newest)), expression.Value(unix(now))))
 	}
 	zero := expression.Value(0)
 	for i := range newest {
@@ -108,9 +110,9 @@ func (w window) uncounted(u expression.UpdateBuilder) expression.UpdateBuilder {
 func (w window) judge(old item, now time.Time, reason error) (join bool, err error) {
 	newest := w.places() - 1
 	if w.group() > 1 {
-		t, _ := old.num(w.timeAt(newest))
+		t, started := old.num(w.timeAt(newest))
 		n, _ := old.num(w.countAt(newest))
-		if t > w.cut(now) && n < int64(w.group()) {
+		if !started || t > w.cut(now) && n < int64(w.group()) {
 			return true, nil
 		}
 	}

@@ -134,11 +134,17 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 	if !tell {
 		return
 	}
+	// A decoy reads the users table too, for an id no account has, so
+	// the two take the same calls.
+	id := rec.AccountID
+	if id == "" {
+		id = rec.Owner
+	}
+	acct, err := s.store.AccountByID(ctx, id)
 	if rec.AccountID == "" {
 		s.waitLikeMail(ctx)
 		return
 	}
-	acct, err := s.store.AccountByID(ctx, rec.AccountID)
 	if err != nil {
 		s.log.WarnContext(ctx, "guessing notice: read account", "error", err)
 		return
