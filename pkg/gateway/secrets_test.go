@@ -223,8 +223,10 @@ func TestSecretsNeverLeak(t *testing.T) {
 	}
 	a = w.account(t)
 	fail("SESv2.SendEmail")
-	okN(t, w.post(t, "/auth/otp", "action", "create", "email", a.Email), 500)
-	okN(t, w.post(t, "/auth/request-reset-password", "email", a.Email), 500)
+	// A failed mail is answered as sent (an unknown account sends none),
+	// and logged: the log is what this test reads.
+	okN(t, w.post(t, "/auth/otp", "action", "create", "email", a.Email), 200)
+	okN(t, w.post(t, "/auth/request-reset-password", "email", a.Email), 200)
 	env.Calls.FailWith(nil)
 	okN(t, w.post(t, "/auth/otp", "action", "create", "email", a.Email), 200)
 	code = w.code(t, a)
