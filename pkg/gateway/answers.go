@@ -133,6 +133,7 @@ var (
 			{errBadAction, answer{400, "Invalid action."}},
 			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
 			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
+			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a family E code from another device: the wrong code
 			{reset.ErrExpired, answer{400, msgInvalidOTP}},
 			{reset.ErrNoCode, answer{400, msgInvalidOTP}},
 			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
@@ -149,6 +150,7 @@ var (
 		rules: []rule{
 			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
 			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
+			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a family E code from another device: the wrong code
 			{reset.ErrExpired, answer{404, msgInvalidOTP}},
 			{reset.ErrNoCode, answer{404, msgNoOTP}},
 			{reset.ErrUnknownAccount, answer{404, msgNoOTP}},
@@ -200,6 +202,7 @@ var (
 		rules: []rule{
 			{reset.ErrInvalidEmail, answer{400, "Email, OTP, and new password are required"}},
 			{reset.ErrInvalidCode, answer{401, msg0InvalidOTP}},
+			{reset.ErrDeviceMismatch, answer{401, msg0InvalidOTP}}, // a family E code from another device: the wrong code
 			{reset.ErrExpired, answer{401, msg0InvalidOTP}},
 			{reset.ErrNoCode, answer{401, msg0InvalidOTP}},
 			{reset.ErrUnknownAccount, answer{401, msg0InvalidOTP}},

@@ -212,38 +212,6 @@ func TestBodyRequest(t *testing.T) {
 	}
 }
 
-func TestPathSegment(t *testing.T) {
-	tests := []struct {
-		name, raw string
-		i         int
-		want      string
-		ok        bool
-	}{
-		{"plain", "/a@b.test/reset-password", 0, "a@b.test", true},
-		{"encoded @", "/a%40b.test/reset-password", 0, "a@b.test", true},
-		{"double-encoded @ decoded once", "/a%2540b.test/reset-password", 0, "a%40b.test", true},
-		{"encoded slash stays in the segment", "/a%2Fb/reset-password", 0, "a/b", true},
-		{"plus is not a space in a path", "/a+tag@b.test/reset-password", 0, "a+tag@b.test", true},
-		{"second segment", "/a%40b.test/reset-password", 1, "reset-password", true},
-		{"token segment", "/auth/reset-password/abc123", 2, "abc123", true},
-		{"bad escape", "/a%zzb.test/reset-password", 0, "", false},
-		{"truncated escape", "/a%4/reset-password", 0, "", false},
-		{"past the end", "/a%40b.test/reset-password", 2, "", false},
-		{"empty raw path", "", 0, "", false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := newRequest(events.APIGatewayV2HTTPRequest{RawPath: tt.raw}).pathSegment(tt.i)
-			if tt.ok && (err != nil || got != tt.want) {
-				t.Errorf("pathSegment(%d) of %q = %q, %v; want %q, nil", tt.i, tt.raw, got, err, tt.want)
-			}
-			if !tt.ok && !errors.Is(err, errBadBody) {
-				t.Errorf("pathSegment(%d) of %q = %q, %v; want errBadBody", tt.i, tt.raw, got, err)
-			}
-		})
-	}
-}
-
 func TestMatch(t *testing.T) {
 	keys := RouteKeys()
 	tests := []struct {

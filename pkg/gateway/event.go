@@ -70,8 +70,12 @@ func newRequestID() string {
 
 // EventFor builds the API Gateway HTTP API (payload 2.0) event for r, as
 // API Gateway would: headers lower-cased, the raw path kept, the client's
-// address from the connection (sourceIP), never from a header. body is
-// r's body, already read.
+// address from the connection (sourceIP), never from a header. params are
+// the route's path parameters as Match returns them, URL-decoded once,
+// which is how API Gateway fills pathParameters and what the handlers read
+// (rawPath is not: behind a named stage or a custom domain's API mapping it
+// starts with the stage or the mapping's path). body is r's body, already
+// read.
 func EventFor(r *http.Request, routeKey string, params map[string]string, body []byte, sourceIP string) events.APIGatewayV2HTTPRequest {
 	headers := map[string]string{}
 	for k, vs := range r.Header {

@@ -49,11 +49,11 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 
 // serveEmailReset is POST /{email}/reset-password with {"otp", "new_password"}.
 func serveEmailReset(ctx context.Context, flows Flows, req request) (*table, error) {
-	segment, err := req.pathSegment(0)
+	param, err := req.pathParameter("email")
 	if err != nil {
 		return &emailReset, err
 	}
-	email, err := reset.ParseEmail(segment)
+	email, err := reset.ParseEmail(param)
 	if err != nil {
 		return &emailReset, err
 	}

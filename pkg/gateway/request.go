@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/url"
 	"strings"
 	"unicode/utf8"
 
@@ -43,19 +42,15 @@ func (r request) header(name string) string {
 	return ""
 }
 
-// pathSegment returns the i-th segment of the raw path, URL-decoded once. A
-// double-encoded value stays encoded, and fails the email's own rules.
-func (r request) pathSegment(i int) (string, error) {
-	raw := r.ev.RawPath
-	if raw == "" {
-		return "", errBadBody
-	}
-	segs := strings.Split(strings.TrimPrefix(raw, "/"), "/")
-	if i >= len(segs) {
-		return "", errBadBody
-	}
-	v, err := url.PathUnescape(segs[i])
-	if err != nil {
+// pathParameter returns the route's path parameter name as API Gateway
+// gives it: URL-decoded once, and never decoded again here, so a
+// double-encoded value stays encoded and fails the email's own rules. It is
+// read from pathParameters rather than rawPath, which carries the stage name
+// of a named stage or the base path of a custom domain's API mapping before
+// the route's own segments.
+func (r request) pathParameter(name string) (string, error) {
+	v := r.ev.PathParameters[name]
+	if v == "" {
 		return "", errBadBody
 	}
 	return v, nil
@@ -92,6 +87,11 @@ func decodeObject(raw []byte) (object, error) {
 	// encoding/json would turn invalid UTF-8 into U+FFFD and a password
 	// would be stored other than it was typed: refuse it instead.
 	if !utf8.Valid(raw) {
+		return nil, errBadBody
+	}
+	// For the same reason, an escaped lone surrogate (\ud800), which it
+	// would also turn into U+FFFD.
+	if hasLoneSurrogate(raw) {
 		return nil, errBadBody
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
@@ -139,4 +139,62 @@ func (o object) text(name string) (value string, present bool, err error) {
 		return "", false, fmt.Errorf("%w: %s is not a string", errBadBody, name)
 	}
 	return value, value != "", nil
+}
+
+// hasLoneSurrogate reports whether a \u escape in raw names half of a
+// UTF-16 surrogate pair without the other half: a high surrogate
+// (\ud800-\udbff) not followed at once by a low one (\udc00-\udfff), or a
+// low one alone. encoding/json decodes each to U+FFFD, so two passwords
+// that differ only there would become one stored password.
+//
+// In JSON a backslash occurs only inside a string (keys included), and no
+// byte of a multi-byte UTF-8 sequence is a backslash, so every backslash
+// starts an escape. Each escape is consumed whole: the second backslash of
+// an escaped backslash, as in \\ud800 (a backslash, then the text "ud800"),
+// never starts another. An escape cut short is left for the decoder to
+// refuse.
+func hasLoneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		u, ok := unicodeEscape(raw, i)
+		if !ok {
+			i++ // a one-character escape: \", \\, \/, \n, ...
+			continue
+		}
+		i += 5 // the escape's last hex digit
+		switch {
+		case 0xdc00 <= u && u <= 0xdfff:
+			return true // a low surrogate with no high one before it
+		case 0xd800 <= u && u <= 0xdbff:
+			low, ok := unicodeEscape(raw, i+1)
+			if !ok || low < 0xdc00 || low > 0xdfff {
+				return true // a high surrogate with no low one after it
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// unicodeEscape reads the \uXXXX escape at raw[i:], if there is one.
+func unicodeEscape(raw []byte, i int) (rune, bool) {
+	if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+		return 0, false
+	}
+	var u rune
+	for _, c := range raw[i+2 : i+6] {
+		switch {
+		case '0' <= c && c <= '9':
+			u = u<<4 | rune(c-'0')
+		case 'a' <= c && c <= 'f':
+			u = u<<4 | rune(c-'a'+10)
+		case 'A' <= c && c <= 'F':
+			u = u<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return u, true
 }
