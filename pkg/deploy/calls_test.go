@@ -70,9 +70,9 @@ type callRecorder struct {
 	// which set do uses.
 	revealing map[string]*gateway.Handler
 	reveal    bool
-	owner   map[string]string           // route key -> function dir
-	served  map[string]int              // route key -> requests
-	seen    observed
+	owner     map[string]string // route key -> function dir
+	served    map[string]int    // route key -> requests
+	seen      observed
 	// updated is, for each function, the users-table attributes its
 	// updates named, by the variables naming them (USERS_PASSWORD_ATTRIBUTE
 	// ...), and the ReturnValues they asked for ("" when none).
