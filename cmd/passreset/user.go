@@ -94,11 +94,16 @@ func (c cli) addUser(ctx context.Context, t target, store *dynamo.Store, email, 
 // checkUser says whether plain is the account's password: exitOK when it
 // is, exitMismatch when it is not or there is no such account.
 func (c cli) checkUser(ctx context.Context, t target, store *dynamo.Store, email, plain string) (int, error) {
-	acct, err := store.AccountByEmail(ctx, email)
+	found, err := store.AccountByEmail(ctx, email)
 	if errors.Is(err, reset.ErrUnknownAccount) {
 		fmt.Fprintf(c.stdout, "no account with email %s in %s at %s\n", email, t.users.Name, t.where)
 		return exitMismatch, nil
 	}
+	if err != nil {
+		return exitError, t.explain(fmt.Errorf("user check: %w", err))
+	}
+	// The email index holds no password hash: read the account by its key.
+	acct, err := store.AccountByID(ctx, found.ID)
 	if err != nil {
 		return exitError, t.explain(fmt.Errorf("user check: %w", err))
 	}

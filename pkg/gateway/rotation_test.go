@@ -50,6 +50,16 @@ func TestKeyRotationMidFlow(t *testing.T) {
 		if r := env.Post(t, "/auth/otp", create); r.Status != 200 {
 			t.Fatalf("create after the rotation: %d %s", r.Status, r.Body)
 		}
+		// The instance did pick the rotation up: the new code is k2's.
+		kids := map[string]bool{}
+		for _, it := range faultItems(t, env) {
+			if kid := faultStr(it, "code_kid"); kid != "" {
+				kids[kid] = true
+			}
+		}
+		if !kids["k2"] || kids["k1"] {
+			t.Errorf("code key ids stored after the rotation: %v, want only k2", kids)
+		}
 		if r := validate(env.LastCode(t, a.Email), "another long passphrase"); r.Status != 200 {
 			t.Fatalf("code issued under k2: %d %s", r.Status, r.Body)
 		}
