@@ -22,7 +22,7 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 # $(2) says how to get it.
 require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
 
-.PHONY: all build test test-go test-browser lint clean node_modules check-test-tools dev bench FORCE
+.PHONY: all build test test-go test-browser lint clean node_modules check-dev-tools check-test-tools dev bench FORCE
 
 all: build
 
@@ -55,23 +55,32 @@ node_modules/.make-stamp: package-lock.json package.json
 	npm ci --no-audit --no-fund
 	@touch $@
 
-check-test-tools:
-	$(call require,java,install Java 17+ (DynamoDB Local runs on it))
+check-dev-tools:
+	$(call require,java,install Java 17+ (DynamoDB Local runs on it): apt-get update && apt-get install -y default-jre-headless)
 	$(call require,node,install Node 20+ (the SES emulator runs on it))
+
+# check-test-tools stops at once, before minutes of Go tests, naming the
+# command that installs what is missing: the browser tests need Chromium,
+# the template tests AWS's SAM translator and cfn-lint (both on this
+# machine image; pip elsewhere).
+check-test-tools: check-dev-tools
+	$(call require,$${CHROMIUM:-/usr/bin/chromium},install Chromium: apt-get update && apt-get install -y chromium (or set CHROMIUM to one))
+	$(call require,python3,install Python 3 (the SAM translator runs on it))
+	@python3 -c 'import samtranslator' 2>/dev/null || { echo "make: AWS's SAM translator not found: pip install aws-sam-translator" >&2; exit 1; }
+	$(call require,cfn-lint,install cfn-lint: pip install cfn-lint)
 
 ## test: every test; the ones that need DynamoDB and SES start the emulators
 ## themselves (pkg/emulator). Later steps join test's prerequisites.
 test: test-go test-browser
 
-test-go: node_modules check-test-tools
+test-go: check-test-tools node_modules
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
 ## test-browser: the reset page in Debian's Chromium, driven by playwright-core
 ## (npm ci), against a passreset dev of its own on free ports: with and
 ## without JavaScript. Screenshots of each state go to .dev/screenshots.
-test-browser: node_modules check-test-tools
-	$(call require,$${CHROMIUM:-/usr/bin/chromium},install Chromium: apt-get install chromium (or set CHROMIUM to one))
+test-browser: check-test-tools node_modules
 	node --test $(ROOT)/pkg/devserver/browser/reset-page.test.mjs
 
 ## dev: the whole service on this machine, no AWS account, Docker or SAM:
@@ -80,14 +89,14 @@ test-browser: node_modules check-test-tools
 ## the API of template.yaml on :3000. Settings as for the functions, e.g.
 ## MAX_ATTEMPTS=3 make dev. Ctrl-C stops it all.
 # Built, not go run: go run would turn Ctrl-C into exit status 1.
-dev: node_modules check-test-tools
+dev: check-dev-tools node_modules
 	$(GO) -C $(ROOT) build -o .dev/bin/passreset ./cmd/passreset
 	cd $(ROOT) && exec .dev/bin/passreset dev
 
 ## bench: cold starts, sizes, AWS calls and capacity, warm latency, hashing,
 ## load and cost, each beside its floor, and the Go benchmarks; prints the
 ## table and writes it into docs/performance.md. About five minutes.
-bench: node_modules check-test-tools
+bench: check-dev-tools node_modules
 	cd $(ROOT) && $(GO) run ./cmd/bench
 
 ## lint: gofmt must have nothing to say, and go vet nothing to report.
