@@ -7,8 +7,10 @@ import (
 	"bytes"
 	"context"
 	"embed"
+	"errors"
 	"fmt"
 	htmltemplate "html/template"
+	"strings"
 	"sync"
 	texttemplate "text/template"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -117,7 +120,33 @@ func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) 
 		in.ConfigurationSetName = aws.String(m.settings.ConfigurationSet)
 	}
 	if _, err := m.api.SendEmail(ctx, in); err != nil {
-		return fmt.Errorf("send %s mail: %w", name, err)
+		return &mailError{mail: name, err: err, to: to}
 	}
 	return nil
 }
+
+// mailError is a failed send as it may be logged. SES's messages name the
+// recipient ("... failed the check in region US-EAST-1: alice@example.com"),
+// and an address has no place in a log line: the error reads as SES's error
+// code, or, for an error that has none, its message with the recipient
+// taken out. Unwrap still gives the SDK's error to whoever needs it.
+type mailError struct {
+	mail, to string
+	err      error
+}
+
+func (e *mailError) Error() string {
+	var api smithy.APIError
+	if errors.As(e.err, &api) {
+		return "send " + e.mail + " mail: " + api.ErrorCode()
+	}
+	msg := e.err.Error()
+	for _, addr := range []string{e.to, strings.ToLower(e.to), strings.ToUpper(e.to)} {
+		if addr != "" {
+			msg = strings.ReplaceAll(msg, addr, "[recipient]")
+		}
+	}
+	return "send " + e.mail + " mail: " + msg
+}
+
+func (e *mailError) Unwrap() error { return e.err }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
+	"github.com/aws/smithy-go"
 
 	"github.com/passreset/passreset/pkg/reset"
 	"github.com/passreset/passreset/pkg/ses"
@@ -235,5 +236,37 @@ func TestSendError(t *testing.T) {
 	err := ses.New(api, settings).SendCode(context.Background(), to, reset.Code("048213"), 10*time.Minute)
 	if err == nil || strings.Contains(err.Error(), "048213") {
 		t.Errorf("SendCode error = %v; want an error without the code", err)
+	}
+}
+
+// SES names the recipient in its error messages; a failed send's error,
+// which the flows log, must not (it reads as SES's error code), and must
+// still unwrap to the SDK's error.
+func TestSendErrorNamesNoRecipient(t *testing.T) {
+	rejected := &smithy.GenericAPIError{Code: "MessageRejected", Message: "Email address is not verified. The following identities failed the check in region US-EAST-1: " + to}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"API error", rejected, "send code mail: MessageRejected"},
+		{"other error naming the address", errors.New("dial tcp: no route for " + strings.ToUpper(to)), "send code mail: dial tcp: no route for [recipient]"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := ses.New(&fakeSES{err: tt.err}, settings)
+			err := m.SendCode(context.Background(), to, reset.Code("123456"), 10*time.Minute)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if got := err.Error(); got != tt.want {
+				t.Errorf("error: got %q, want %q", got, tt.want)
+			}
+			if strings.Contains(strings.ToLower(err.Error()), to) {
+				t.Errorf("error %q names the recipient", err)
+			}
+			if !errors.Is(err, tt.err) {
+				t.Error("the error does not unwrap to the SDK's")
+			}
+		})
 	}
 }
