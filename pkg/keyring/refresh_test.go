@@ -9,49 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passreset/passreset/pkg/apptest"
 	"github.com/passreset/passreset/pkg/keyring"
 )
 
-// clock is a fake clock: tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *clock { return &clock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-// logBuffer is a concurrency-safe log sink.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// onClock is FromSecret on clk, logging to log.
-func onClock(api *fakeSecrets, clk *clock, log *logBuffer) *keyring.Secret {
+func onClock(api *fakeSecrets, clk *apptest.Clock, log *apptest.LogBuffer) *keyring.Secret {
 	s := keyring.FromSecret(api, arn)
 	s.Now = clk.Now
 	s.Log = slog.New(slog.NewTextHandler(log, nil))
@@ -79,7 +41,7 @@ func wantCalls(t *testing.T, api *fakeSecrets, n int32, when string) {
 	}
 }
 
-func noKeyInLog(t *testing.T, log *logBuffer) {
+func noKeyInLog(t *testing.T, log *apptest.LogBuffer) {
 	t.Helper()
 	for _, k := range keys {
 		if strings.Contains(log.String(), k) {
@@ -95,8 +57,8 @@ func TestRotationPickedUpWithinRefreshInterval(t *testing.T) {
 		t.Run(refresh.String(), func(t *testing.T) {
 			ctx := context.Background()
 			api := &fakeSecrets{secret: validSecret()}
-			clk := newClock()
-			s := onClock(api, clk, &logBuffer{})
+			clk := apptest.NewClock()
+			s := onClock(api, clk, &apptest.LogBuffer{})
 			s.RefreshAfter = refresh
 
 			wantCurrent(t, s, "k2", currentKey, "before the rotation")
@@ -146,8 +108,8 @@ func TestRefreshFailureKeepsKeys(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			api := &fakeSecrets{secret: validSecret()}
-			clk := newClock()
-			log := &logBuffer{}
+			clk := apptest.NewClock()
+			log := &apptest.LogBuffer{}
 			s := onClock(api, clk, log)
 			wantCurrent(t, s, "k2", currentKey, "at first")
 
@@ -182,8 +144,8 @@ func TestRefreshFailureKeepsKeys(t *testing.T) {
 func TestUnknownKeyIDRefetches(t *testing.T) {
 	ctx := context.Background()
 	api := &fakeSecrets{secret: validSecret()}
-	clk := newClock()
-	s := onClock(api, clk, &logBuffer{})
+	clk := apptest.NewClock()
+	s := onClock(api, clk, &apptest.LogBuffer{})
 	if _, err := s.ByID(ctx, "k2"); err != nil {
 		t.Fatalf("ByID(\"k2\"): %v", err)
 	}
@@ -236,8 +198,8 @@ func TestRefreshOneFetchUnderConcurrency(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			api := &fakeSecrets{secret: validSecret()}
-			clk := newClock()
-			s := onClock(api, clk, &logBuffer{})
+			clk := apptest.NewClock()
+			s := onClock(api, clk, &apptest.LogBuffer{})
 			wantCurrent(t, s, "k2", currentKey, "at first")
 			api.set(rotatedSecret())
 			api.down.Store(down)
