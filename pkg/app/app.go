@@ -158,7 +158,11 @@ func FunctionHandler(ctx context.Context, function string, lookup func(string) (
 	return gateway.ForFunctionWithOptions(function, svc.Flows, log, PageOptions(cfg))
 }
 
-// PageOptions are the reset page's settings in cfg.
+// PageOptions are the HTTP edge's settings in cfg: the reset page's, and
+// the origins whose browser requests it serves.
 func PageOptions(cfg config.Config) gateway.Options {
-	return gateway.Options{AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password}
+	return gateway.Options{
+		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
+		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
+	}
 }

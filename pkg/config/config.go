@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/password"
@@ -40,6 +41,18 @@ type Config struct {
 	// every new password (only a 5-digit hash prefix leaves the function).
 	PwnedCheck  bool
 	PwnedAPIURL string
+
+	// AllowedOrigins are the browser origins whose pages may call the API,
+	// each exactly as a browser sends it in an Origin header
+	// (scheme://host[:port], lower-case, no path). API Gateway's CORS
+	// configuration lets their scripts read the answers; the functions
+	// serve their POST and PUT requests and refuse those of every other
+	// origin (see gateway.Options). Empty: no CORS, and only requests
+	// without an Origin header or from the API's own origin are served.
+	AllowedOrigins []string
+	// APIURL is the API's own public base URL ("" when unknown): the reset
+	// page it serves posts from its origin.
+	APIURL string
 }
 
 // Variables lists every environment variable Load reads, with its default
@@ -79,6 +92,8 @@ var Variables = []struct{ Name, Default string }{
 	{"HMAC_KEY_ID", "local"},
 	{"PWNED_CHECK", "false"},
 	{"PWNED_API_URL", password.DefaultPwnedURL},
+	{"ALLOWED_ORIGINS", ""},
+	{"API_URL", ""},
 }
 
 // Load reads the configuration through getenv, where an empty value means
@@ -123,6 +138,8 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.LoginURL = r.optionalURL("LOGIN_URL")
 	c.PwnedCheck = r.boolean("PWNED_CHECK")
 	c.PwnedAPIURL = r.optionalURL("PWNED_API_URL")
+	c.AllowedOrigins = r.origins("ALLOWED_ORIGINS")
+	c.APIURL = r.optionalURL("API_URL")
 	c.TokensTable = r.required("TOKENS_TABLE")
 	c.Users = dynamo.UsersTable{
 		Name:                       r.required("USERS_TABLE"),
@@ -259,6 +276,81 @@ func (r *reader) checkURL(name, v string) {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		r.fail(name, fmt.Sprintf("is %q; want an absolute http or https URL", v))
 	}
+}
+
+// origins reads a comma-separated list of browser origins. Each must be
+// written exactly as a browser sends it in an Origin header, because the
+// same text is API Gateway's AllowOrigins, which compares it with the
+// header as it comes: "https://app.example.com/" or "https://App.example.com"
+// would never match there, so they are refused here, with the form that
+// would, rather than quietly normalised for the functions alone. A wildcard
+// is refused too: any origin could then have mail sent (docs/contract.md,
+// "browsers on other origins").
+//
+// For the same reason the list is split on commas alone, as the template
+// splits it for API Gateway: a space or an empty item beside a comma would
+// reach AllowOrigins too, so it is refused rather than trimmed.
+func (r *reader) origins(name string) []string {
+	value := r.text(name)
+	if value == "" {
+		return nil
+	}
+	var list []string
+	for _, v := range strings.Split(value, ",") {
+		if v == "" || strings.TrimSpace(v) != v {
+			r.fail(name, fmt.Sprintf("is %q; want origins separated by commas alone, no spaces or empty items (the template gives API Gateway the list split on commas), e.g. https://app.example.com,http://localhost:5173", value))
+			return nil
+		}
+		if problem := originProblem(v); problem != "" {
+			r.fail(name, fmt.Sprintf("has %q: %s", v, problem))
+			continue
+		}
+		list = append(list, v)
+	}
+	return list
+}
+
+// originProblem says what keeps v from being an origin as a browser
+// serialises it (scheme://host[:port]), and how to write it; "" when it is
+// one.
+func originProblem(v string) string {
+	const want = "want scheme://host[:port] as a browser sends it in an Origin header, e.g. https://app.example.com or http://localhost:5173"
+	if strings.Contains(v, "*") {
+		return "wildcards are not allowed (a page on any origin could have mail sent); list each origin"
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Opaque != "" {
+		return want
+	}
+	origin := u.Scheme + "://" + u.Host
+	fixed := strings.ToLower(origin) // what to suggest writing instead
+	switch {
+	case u.User != nil:
+		return "an origin has no user name or password; " + want
+	case u.Path != "" || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || strings.HasSuffix(v, "#"):
+		return fmt.Sprintf("an origin has no path, not even a trailing /; write %q", fixed)
+	case strings.ToLower(v) != v:
+		return fmt.Sprintf("browsers send origins in lower case; write %q", fixed)
+	case v != origin:
+		return want
+	}
+	for _, c := range u.Hostname() {
+		if c > unicode.MaxASCII {
+			return "browsers send an internationalised host name in its xn-- (punycode) form; write that"
+		}
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		switch {
+		case err != nil || n < 1 || n > 65535 || p[0] == '0':
+			return want
+		case (u.Scheme == "https" && n == 443) || (u.Scheme == "http" && n == 80):
+			return fmt.Sprintf("browsers leave out the scheme's default port; write %q", strings.ToLower(u.Scheme+"://"+u.Hostname()))
+		}
+	} else if strings.HasSuffix(u.Host, ":") {
+		return want
+	}
+	return ""
 }
 
 // hexKey reads a hex-encoded key, never echoing it in an error.

@@ -68,7 +68,7 @@ func TestLoadMinimal(t *testing.T) {
 	}
 }
 
-// TestLoadContractDefaults pins the defaults CONTRACT.md states.
+// TestLoadContractDefaults pins the defaults docs/contract.md states.
 func TestLoadContractDefaults(t *testing.T) {
 	c, err := config.Load(getenv(minimal()))
 	if err != nil {

@@ -20,7 +20,11 @@ const (
 // Environment is the service's configuration on the dev stack whose API
 // answers on apiURL: the dev defaults (tables, sender, reset URL, dev key),
 // overridden by any of config.Variables that getenv sets, so that
-// MAX_ATTEMPTS=3 make dev works. Other variables are not read.
+// MAX_ATTEMPTS=3 make dev and ALLOWED_ORIGINS=http://localhost:5173 make dev
+// work. API_URL is always apiURL: it is where this API answers, not a
+// choice, and a shell may well hold an API_URL meant for another program,
+// which would have the reset page's own posts refused. Other variables are
+// not read.
 func Environment(getenv func(string) string, apiURL string) func(string) string {
 	defaults := map[string]string{
 		"TOKENS_TABLE": TokensTable,
@@ -38,6 +42,7 @@ func Environment(getenv func(string) string, apiURL string) func(string) string 
 			env[v.Name] = d
 		}
 	}
+	env["API_URL"] = apiURL
 	return func(name string) string { return env[name] }
 }
 

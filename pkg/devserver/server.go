@@ -24,18 +24,20 @@ const maxBody = 16 << 10
 type Server struct {
 	keys     []string
 	handlers map[string]*gateway.Handler // route key -> its function's handler
+	cors     cors                        // API Gateway's CORS (cors.go)
 	access   io.Writer                   // one line per request
 	accessMu sync.Mutex
 }
 
 // NewServer builds the handler of every function in routes over flows,
-// with the reset page's options. It fails when the template routes a key
-// to a function whose handler does not serve it: the template and the code
-// disagree.
-func NewServer(routes Routes, flows gateway.Flows, page gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
-	s := &Server{keys: routes.Keys(), handlers: map[string]*gateway.Handler{}, access: access}
+// with the edge's options, and answers browsers on opts.AllowedOrigins as
+// API Gateway's CORS configuration does. It fails when the template routes
+// a key to a function whose handler does not serve it: the template and
+// the code disagree.
+func NewServer(routes Routes, flows gateway.Flows, opts gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
+	s := &Server{keys: routes.Keys(), handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access}
 	for fn, keys := range routes {
-		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), page)
+		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), opts)
 		if err != nil {
 			return nil, fmt.Errorf("template.yaml function %s: %w", fn, err)
 		}
@@ -54,6 +56,12 @@ func NewServer(routes Routes, flows gateway.Flows, page gateway.Options, log *sl
 // reset token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	if s.cors.isPreflight(r) {
+		s.cors.preflight(w, r)
+		s.logf("OPTIONS (CORS preflight, answered by the gateway) -> 204 (%d ms)", time.Since(start).Milliseconds())
+		return
+	}
+	s.cors.answer(w, r)
 	key, params, ok := gateway.Match(s.keys, r.Method, r.URL.EscapedPath())
 	if !ok {
 		w.Header().Set("Content-Type", "application/json")
@@ -81,11 +89,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for k, v := range resp.Headers {
-		w.Header().Set(k, v)
+		if !s.cors.drops(k) {
+			w.Header().Set(k, v)
+		}
 	}
 	for k, vs := range resp.MultiValueHeaders {
 		for _, v := range vs {
-			w.Header().Add(k, v)
+			if !s.cors.drops(k) {
+				w.Header().Add(k, v)
+			}
 		}
 	}
 	for _, c := range resp.Cookies {

@@ -1,6 +1,6 @@
 // Package gateway is the HTTP edge: it turns API Gateway HTTP API (payload
 // 2.0) events into calls of the reset flows and their outcomes into the
-// contract's responses, for the four route families of CONTRACT.md.
+// contract's responses, for the four route families of docs/contract.md.
 //
 // A handler decodes, calls one flow, and encodes; the one table that turns
 // outcomes into statuses and messages is answers.go. The package knows
@@ -18,6 +18,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -32,10 +33,35 @@ type Flows interface {
 
 // Handler serves a set of routes.
 type Handler struct {
-	flows  Flows
-	log    *slog.Logger
-	opts   Options
-	routes map[string]endpoint
+	flows   Flows
+	log     *slog.Logger
+	opts    Options
+	origins origins // whose POST and PUT requests are served (origin.go)
+	routes  map[string]endpoint
+}
+
+// Options are the settings of the edge: the reset page's, and the browser
+// origins it serves.
+type Options struct {
+	// AppName is shown above the page's heading and in its title; "" for
+	// none.
+	AppName string
+	// LoginURL is offered after a successful reset; "" offers none.
+	LoginURL string
+	// Policy is the new-password policy whose lengths the page states.
+	Policy password.Policy
+
+	// AllowedOrigins are the origins of the browser pages allowed to call
+	// the API (ALLOWED_ORIGINS), each exactly as a browser sends it in an
+	// Origin header: their POST and PUT requests are served. API Gateway's
+	// CORS configuration, not this package, lets their scripts read the
+	// answers. A POST or PUT from any other origin is refused (origin.go).
+	AllowedOrigins []string
+	// APIURL is the API's own public base URL (API_URL): the reset page is
+	// served from it and posts to it, so its origin is allowed too. When it
+	// is "", only AllowedOrigins are, and the reset page's own posts are
+	// refused.
+	APIURL string
 }
 
 // endpoint is how a route is answered: by its JSON contract, by a page
@@ -69,10 +95,14 @@ func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
 	return NewWithOptions(flows, log, routeKeys, Options{})
 }
 
-// NewWithOptions returns a handler for the named route keys whose reset
-// page has opts.
+// NewWithOptions returns a handler for the named route keys with opts. It
+// fails when opts.APIURL is not an absolute http(s) URL.
 func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
-	h := &Handler{flows: flows, log: log, opts: opts, routes: map[string]endpoint{}}
+	o, err := newOrigins(opts)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{flows: flows, log: log, opts: opts, origins: o, routes: map[string]endpoint{}}
 	for _, k := range routeKeys {
 		ep := endpoint{serve: serves[k], page: pages[k]}
 		if ep.serve == nil && ep.page == nil {
@@ -132,6 +162,13 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		return resp, nil
 	}
 	req := newRequest(ev)
+	if outcome := h.checkOrigin(ev.RouteKey, req); outcome != nil {
+		// Before any flow and before the page: a form posted from another
+		// site gets the route's JSON answer, not a page.
+		resp = fallbackTable(ev.RouteKey).respond(outcome)
+		h.logRequest(ctx, ev, resp, start, outcome)
+		return resp, nil
+	}
 	if ep.page != nil && (ep.serve == nil || req.isForm()) {
 		return h.handlePage(ctx, ev, ep.page, req, start), nil
 	}
@@ -192,8 +229,10 @@ func (h *Handler) logRequest(ctx context.Context, ev events.APIGatewayV2HTTPRequ
 	h.log.Log(ctx, level, "request", attrs...)
 }
 
-// fallbackTable is the table of a route whose handler panicked before
-// choosing one.
+// fallbackTable is the table of a route answered before its handler
+// chose one: a refused origin, a panic. Where a route has two (the two
+// actions of POST /auth/otp), both are of one family, which is all such an
+// answer needs.
 func fallbackTable(routeKey string) *table {
 	for _, t := range allTables {
 		if slices.Contains(t.routes, routeKey) {
