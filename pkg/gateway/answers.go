@@ -26,6 +26,9 @@ var (
 	errNoOTP         = errors.New("no otp")
 	errNoNewPassword = errors.New("no new password")
 	errPanic         = errors.New("panic")
+	// errForeignOrigin is a POST or PUT from a browser page on an origin
+	// that is not allowed (origin.go).
+	errForeignOrigin = errors.New("origin not allowed")
 )
 
 // answer is a status and message.
@@ -108,6 +111,8 @@ const (
 	msgEInvalidEmail  = "Invalid Email!"
 	msgEInvalidName   = "Invalid userName!"
 	msgENotVerified   = "Please Validate Your Details."
+	// A refused origin, on every route (origin.go).
+	msgOriginRefused = "Origin not allowed."
 )
 
 var (
@@ -122,6 +127,7 @@ var (
 			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrRateLimited, answer{429, "Too many OTP requests. Please try again later."}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	otpValidate = table{
@@ -140,6 +146,7 @@ var (
 			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
 			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	emailReset = table{
@@ -157,6 +164,7 @@ var (
 			{reset.ErrInactiveAccount, answer{404, msgNoOTP}},
 			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
 			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	linkRequest = table{
@@ -169,6 +177,7 @@ var (
 			{reset.ErrUnknownAccount, answer{404, msgLNoUser}},
 			{reset.ErrInactiveAccount, answer{404, msgLNoUser}},
 			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	linkReset = table{
@@ -180,6 +189,7 @@ var (
 			{reset.ErrInvalidToken, answer{400, msgLInvalidToken}},
 			{reset.ErrExpired, answer{400, msgLInvalidToken}},
 			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	generate = table{
@@ -192,6 +202,7 @@ var (
 			{reset.ErrUnknownAccount, answer{404, "Email not found"}},
 			{reset.ErrInactiveAccount, answer{404, "Email not found"}},
 			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	seedReset = table{
@@ -209,6 +220,7 @@ var (
 			{reset.ErrInactiveAccount, answer{401, msg0InvalidOTP}},
 			{reset.ErrTooManyAttempts, answer{429, msg0TooMany}},
 			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	armorRequest = table{
@@ -222,6 +234,7 @@ var (
 			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
 			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
 			{reset.ErrRateLimited, answer{429, msgELimit}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	armorReset = table{
@@ -242,6 +255,7 @@ var (
 			{reset.ErrDeviceMismatch, answer{401, "Your device is unauthorized."}},
 			{reset.ErrTooManyAttempts, answer{429, msgELimit}},
 			{reset.ErrRateLimited, answer{429, msgELimit}},
+			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	allTables = []*table{&otpCreate, &otpValidate, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}
@@ -280,14 +294,20 @@ func (t *table) respond(outcome error) events.APIGatewayV2HTTPResponse {
 		"X-Content-Type-Options": "nosniff",
 	}
 	if a.status == http.StatusTooManyRequests {
-		retry := reset.RetryAfter(outcome)
-		if retry == 0 {
-			retry = 60e9 // a limit without a known end: a minute
-		}
-		// Rounded up: a client that waits this long finds the limit freed.
-		headers["Retry-After"] = strconv.Itoa(int(math.Ceil(retry.Seconds())))
+		headers["Retry-After"] = retryAfter(outcome)
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: headers, Body: encode(t.family(a))}
+}
+
+// retryAfter is a 429's Retry-After for outcome, for the JSON answers and
+// the reset page alike: whole seconds until the limit frees, rounded up, so
+// a client that waits this long finds it freed.
+func retryAfter(outcome error) string {
+	retry := reset.RetryAfter(outcome)
+	if retry == 0 {
+		retry = 60e9 // a limit without a known end: a minute
+	}
+	return strconv.Itoa(int(math.Ceil(retry.Seconds())))
 }
 
 func encode(body any) string {

@@ -35,17 +35,6 @@ import (
 // the Content-Security-Policy; nothing else may load or run, and no other
 // site may frame the page.
 
-// Options are the settings of the reset page.
-type Options struct {
-	// AppName is shown above the page's heading and in its title; "" for
-	// none.
-	AppName string
-	// LoginURL is offered after a successful reset; "" offers none.
-	LoginURL string
-	// Policy is the new-password policy whose lengths the page states.
-	Policy password.Policy
-}
-
 // The contract's lengths, for a zero password.Policy.
 const (
 	defaultMinLength = 8
@@ -278,7 +267,9 @@ func cspHash(b []byte) string {
 
 // pageHeaders are sent with every page. The token is in the URL, so no
 // request from the page may carry it away in a Referer, and neither a
-// cache nor a search engine may keep the page.
+// cache nor a search engine may keep the page. Under no-referrer a browser
+// posts the page's form with Origin: null; origin.go knows it by
+// Sec-Fetch-Site.
 func pageHeaders(csp string) map[string]string {
 	return map[string]string{
 		"Content-Type":            "text/html; charset=utf-8",
@@ -326,11 +317,7 @@ func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse 
 	}
 	headers := pageHeaders(assets.csp)
 	if p.status == http.StatusTooManyRequests {
-		retry := reset.RetryAfter(outcome)
-		if retry == 0 {
-			retry = 60e9 // a limit without a known end: a minute
-		}
-		headers["Retry-After"] = strconv.Itoa(int(retry.Seconds()))
+		headers["Retry-After"] = retryAfter(outcome)
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: buf.String()}
 }
