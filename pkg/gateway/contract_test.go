@@ -1,6 +1,6 @@
 package gateway_test
 
-// The contract suite: every row of every table of CONTRACT.md, driven
+// The contract suite: every row of every table of docs/contract.md, driven
 // through the handler the Lambda functions run (apptest.Env.Do), with the
 // exact body, the standard headers, and no secret in any response.
 //
@@ -60,7 +60,7 @@ var (
 	zDone          = zBody("Password has been reset successfully")
 	zRequired      = zBody("Email, OTP, and new password are required")
 	zInvalidOTP    = zBody("Invalid OTP")
-	// Not in CONTRACT.md: family 0's 500 and its revealed unknown account
+	// Not in docs/contract.md: family 0's 500 and its revealed unknown account
 	// are the code's choice (answers.go), pinned so a change is deliberate.
 	zFailed   = zBody("Something went wrong. Please try again.")
 	zNotFound = zBody("Email not found")

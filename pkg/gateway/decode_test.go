@@ -402,7 +402,7 @@ func TestRespond(t *testing.T) {
 }
 
 // TestRespondRetryAfterRoundsUp: every 429 carries Retry-After in "whole
-// seconds until the limit frees" (CONTRACT.md), rounded up, so a client that
+// seconds until the limit frees" (docs/contract.md), rounded up, so a client that
 // waits that long is not refused again: 1.5 s is "2", 59.9 s is "60".
 func TestRespondRetryAfterRoundsUp(t *testing.T) {
 	tests := []struct {

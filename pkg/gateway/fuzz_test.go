@@ -81,7 +81,7 @@ var fuzzPolicyReasons = []string{
 
 func fuzzLiteral(p string) func(string) string { return func(string) string { return p } }
 
-// The contract's rows, route by route (CONTRACT.md), without the 500s.
+// The contract's rows, route by route (docs/contract.md), without the 500s.
 var (
 	fuzzOTP = fuzzRoute{key: "POST /auth/otp", path: fuzzLiteral("/auth/otp"), policy: true, answers: []fuzzAnswer{
 		fuzzN(200, "Successfully sent OTP."),

@@ -16,7 +16,7 @@ import (
 
 // A code asked for with POST /auth/forgot-password is bound to the device
 // that asked. Tried from another device on a route of another family, it is
-// answered as that route's wrong code (CONTRACT.md, family E's last
+// answered as that route's wrong code (docs/contract.md, family E's last
 // paragraph), whether the code itself is right or wrong: never a 500, never
 // an ERROR in the log, and the password stays.
 func TestDeviceMismatchAnsweredAsWrongCodeOnOtherRoutes(t *testing.T) {
