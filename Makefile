@@ -22,7 +22,7 @@ lambda-build = CGO_ENABLED=0 GOOS=linux GOARCH=arm64 \
 # $(2) says how to get it.
 require = @command -v $(1) >/dev/null 2>&1 || { echo "make: $(1) not found on PATH: $(2)" >&2; exit 1; }
 
-.PHONY: all build test test-go test-browser lint clean node_modules check-dev-tools check-test-tools dev bench FORCE
+.PHONY: all build test test-go test-browser test-openapi lint clean deploy node_modules check-dev-tools check-test-tools dev bench FORCE
 
 all: build
 
@@ -71,7 +71,7 @@ check-test-tools: check-dev-tools
 
 ## test: every test; the ones that need DynamoDB and SES start the emulators
 ## themselves (pkg/emulator). Later steps join test's prerequisites.
-test: test-go test-browser
+test: test-go test-browser test-openapi
 
 test-go: check-test-tools node_modules
 	$(GO) vet ./...
@@ -81,17 +81,32 @@ test-go: check-test-tools node_modules
 ## (npm ci), against a passreset dev of its own on free ports: with and
 ## without JavaScript. Screenshots of each state go to .dev/screenshots.
 test-browser: check-test-tools node_modules
-	node --test $(ROOT)/pkg/devserver/browser/reset-page.test.mjs
+	node --test $(ROOT)/pkg/devserver/browser/*.test.mjs
+
+## test-openapi: docs/openapi.yaml through Redocly's linter (npm ci), with
+## redocly.yaml's rules: no error and no warning. The OpenAPI test in
+## pkg/devserver holds the same document to the code.
+test-openapi: node_modules
+	cd $(ROOT) && npx --no-install redocly lint docs/openapi.yaml
 
 ## dev: the whole service on this machine, no AWS account, Docker or SAM:
 ## DynamoDB Local (in memory; PERSIST=1 keeps .dev/dynamodb), the SES
 ## emulator with its mail viewer on :8005, the tables, a demo account, and
 ## the API of template.yaml on :3000. Settings as for the functions, e.g.
-## MAX_ATTEMPTS=3 make dev. Ctrl-C stops it all.
+## MAX_ATTEMPTS=3 make dev; ALLOWED_ORIGINS=http://localhost:5173 make dev for a
+## front end on another origin. Ctrl-C stops it all.
 # Built, not go run: go run would turn Ctrl-C into exit status 1.
 dev: check-dev-tools node_modules
 	$(GO) -C $(ROOT) build -o .dev/bin/passreset ./cmd/passreset
 	cd $(ROOT) && exec .dev/bin/passreset dev
+
+## deploy: build and deploy into your AWS account with SAM, asking nothing:
+##   make deploy MAIL_FROM=no-reply@example.com SES_IDENTITY=example.com REGION=eu-west-1
+## Optional: DOMAIN_NAME= and CERTIFICATE_ARN= (both), ALLOWED_ORIGINS=, STACK_NAME=
+## (default passreset), PARAMETERS='Key=value ...'. A missing value stops it before
+## SAM runs, naming the variable (scripts/deploy.sh; README, "Deploying").
+deploy:
+	cd $(ROOT) && scripts/deploy.sh
 
 ## bench: cold starts, sizes, AWS calls and capacity, warm latency, hashing,
 ## load and cost, each beside its floor, and the Go benchmarks; prints the

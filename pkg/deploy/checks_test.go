@@ -9,20 +9,22 @@ import (
 
 	"github.com/awslabs/goformation/v7/cloudformation/serverless"
 
+	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/gateway"
 )
 
 // A resource is something a function may be granted: one table, one index,
-// the SES identity or the HMAC key secret.
+// the SES identity, the SES configuration set or the HMAC key secret.
 type resource string
 
 const (
-	tokensTable        resource = "tokens table"
-	usersTable         resource = "users table"
-	usersEmailIndex    resource = "users email index"
-	usersUsernameIndex resource = "users username index"
-	sesIdentity        resource = "SES identity"
-	hmacKey            resource = "HMAC key secret"
+	tokensTable         resource = "tokens table"
+	usersTable          resource = "users table"
+	usersEmailIndex     resource = "users email index"
+	usersUsernameIndex  resource = "users username index"
+	sesIdentity         resource = "SES identity"
+	sesConfigurationSet resource = "SES configuration set"
+	hmacKey             resource = "HMAC key secret"
 )
 
 // permissions is every action each function's code calls, on what. It is
@@ -33,37 +35,44 @@ const (
 // (GetItem) once the code or link is proved; the send flows read it from
 // an index. Only the functions that hash codes or name an account's
 // records read the HMAC key: a link token is looked up by its plain
-// SHA-256.
+// SHA-256. A mail names the configuration set it is sent with, and SES
+// authorises the send against it as against the identity.
 var permissions = map[string]map[resource][]string{
 	"otp-create": {
-		tokensTable:        {"dynamodb:UpdateItem"},
-		usersEmailIndex:    {"dynamodb:Query"},
-		usersUsernameIndex: {"dynamodb:Query"},
-		sesIdentity:        {"ses:SendEmail"},
-		hmacKey:            {"secretsmanager:GetSecretValue"},
+		tokensTable:         {"dynamodb:UpdateItem"},
+		usersEmailIndex:     {"dynamodb:Query"},
+		usersUsernameIndex:  {"dynamodb:Query"},
+		sesIdentity:         {"ses:SendEmail"},
+		sesConfigurationSet: {"ses:SendEmail"},
+		hmacKey:             {"secretsmanager:GetSecretValue"},
 	},
 	"otp-validate": {
-		tokensTable:        {"dynamodb:UpdateItem"},
-		usersEmailIndex:    {"dynamodb:Query"},
-		usersUsernameIndex: {"dynamodb:Query"},
-		usersTable:         {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-		sesIdentity:        {"ses:SendEmail"},
-		hmacKey:            {"secretsmanager:GetSecretValue"},
+		tokensTable:         {"dynamodb:UpdateItem"},
+		usersEmailIndex:     {"dynamodb:Query"},
+		usersUsernameIndex:  {"dynamodb:Query"},
+		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		sesIdentity:         {"ses:SendEmail"},
+		sesConfigurationSet: {"ses:SendEmail"},
+		hmacKey:             {"secretsmanager:GetSecretValue"},
 	},
 	"link-request": {
-		tokensTable:     {"dynamodb:UpdateItem", "dynamodb:PutItem"},
-		usersEmailIndex: {"dynamodb:Query"},
-		sesIdentity:     {"ses:SendEmail"},
-		hmacKey:         {"secretsmanager:GetSecretValue"},
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:PutItem"},
+		usersEmailIndex:     {"dynamodb:Query"},
+		sesIdentity:         {"ses:SendEmail"},
+		sesConfigurationSet: {"ses:SendEmail"},
+		hmacKey:             {"secretsmanager:GetSecretValue"},
 	},
 	"password-reset": {
-		tokensTable: {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
-		usersTable:  {"dynamodb:GetItem", "dynamodb:UpdateItem"},
-		sesIdentity: {"ses:SendEmail"},
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
+		sesIdentity:         {"ses:SendEmail"},
+		sesConfigurationSet: {"ses:SendEmail"},
 	},
 }
 
-// arn is how a resource's ARN reads in a variant's processed template.
+// arn is how a resource's ARN reads in a variant's processed template, ""
+// for a resource the variant does not have (a users table without a
+// user-name index).
 func (s *stack) arn(r resource) string {
 	switch r {
 	case tokensTable:
@@ -73,33 +82,42 @@ func (s *stack) arn(r resource) string {
 	case usersEmailIndex:
 		return s.v.usersTable + "/index/email-index"
 	case usersUsernameIndex:
+		if !s.v.hasUsernameIndex() {
+			return ""
+		}
 		return s.v.usersTable + "/index/username-index"
 	case sesIdentity:
 		return "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${SesIdentity}"
+	case sesConfigurationSet:
+		return "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
 	case hmacKey:
 		return "${HmacKeySecret}"
 	}
 	panic("unknown resource " + string(r))
 }
 
-// environment is every variable the code reads at cold start.
-var environment = []string{
-	"OTP_LENGTH", "OTP_TTL", "LINK_TTL", "MAX_ATTEMPTS", "MAX_SENDS_PER_HOUR",
-	"MIN_SEND_INTERVAL", "IP_LIMIT", "IP_WINDOW", "REVEAL_UNKNOWN_ACCOUNTS",
-	"MAX_FAILURES_PER_DAY", "MIN_PASSWORD_LENGTH", "PASSWORD_HASH", "RESET_URL",
-	"LOGIN_URL", "MAIL_FROM", "APP_NAME", "TOKENS_TABLE", "USERS_TABLE",
-	"USERS_KEY_ATTRIBUTE", "USERS_EMAIL_INDEX", "USERS_USERNAME_INDEX",
-	"USERS_EMAIL_ATTRIBUTE", "USERS_USERNAME_ATTRIBUTE", "USERS_PASSWORD_ATTRIBUTE",
-	"USERS_SESSION_VERSION_ATTRIBUTE", "USERS_PASSWORD_CHANGED_AT_ATTRIBUTE",
-	"USERS_VERIFIED_ATTRIBUTE", "USERS_ENABLED_ATTRIBUTE", "HMAC_KEY_SECRET_ARN",
-	"PWNED_CHECK", "PWNED_API_URL",
+// localOnly are the variables pkg/config reads that a deployed function
+// must not get: the HMAC key in plain text, for local runs. Deployed, the
+// key comes from the secret (HMAC_KEY_SECRET_ARN).
+var localOnly = map[string]bool{"HMAC_KEY": true, "HMAC_KEY_ID": true}
+
+// environment is every variable the code reads at cold start
+// (config.Variables) that the template must set on every function.
+func environment() []string {
+	var names []string
+	for _, v := range config.Variables {
+		if !localOnly[v.Name] {
+			names = append(names, v.Name)
+		}
+	}
+	return names
 }
 
 const (
-	wantRuntime = "provided.al2023"
-	wantArch    = "arm64"
-	wantHandler = "bootstrap"
-	apiURL      = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+	wantRuntime   = "provided.al2023"
+	wantArch      = "arm64"
+	wantHandler   = "bootstrap"
+	executeAPIURL = "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
 )
 
 // functionDir maps a logical ID to its directory under functions/ by the
@@ -295,9 +313,19 @@ func checkTables(s *stack) []string {
 			problems = append(problems, "table TokensTable: SSE is not enabled")
 		}
 	}
+	if tokens, ok := s.resource("TokensTable"); ok && (tokens["DeletionPolicy"] != "Delete" || tokens["UpdateReplacePolicy"] != "Delete") {
+		// Short-lived state only: see the template's comment on TokensTable.
+		problems = append(problems, fmt.Sprintf("table TokensTable: DeletionPolicy %v and UpdateReplacePolicy %v, want Delete, stated", tokens["DeletionPolicy"], tokens["UpdateReplacePolicy"]))
+	}
+	if !s.v.createsUsersTable() {
+		return problems // the team's table: nothing of it is in the template
+	}
 	users, err := s.tpl.GetDynamoDBTableWithName("UsersTable")
 	if err != nil {
 		return append(problems, "table UsersTable is missing")
+	}
+	if users.DeletionProtectionEnabled == nil || !*users.DeletionProtectionEnabled {
+		problems = append(problems, "table UsersTable: DeletionProtectionEnabled is not true")
 	}
 	if got := deref(users.BillingMode); got != "PAY_PER_REQUEST" {
 		problems = append(problems, fmt.Sprintf("table UsersTable: BillingMode %q, want PAY_PER_REQUEST", got))
@@ -343,6 +371,9 @@ func checkPolicies(s *stack) []string {
 		}
 		want := map[string]bool{} // "action on arn"
 		for r, actions := range allowed {
+			if s.arn(r) == "" {
+				continue // not in this variant
+			}
 			for _, a := range actions {
 				want[a+" on "+s.arn(r)] = true
 			}
@@ -390,28 +421,51 @@ func checkPolicies(s *stack) []string {
 	return problems
 }
 
+// wiredEnvironment is what the variables naming a resource or a URL of the
+// stack hold in a variant, as symbolic spells it.
+func wiredEnvironment(v variant) map[string]string {
+	usernameIndex := "username-index"
+	if !v.hasUsernameIndex() {
+		usernameIndex = ""
+	}
+	return map[string]string{
+		"TOKENS_TABLE":          "${TokensTable}",
+		"USERS_TABLE":           v.usersName,
+		"HMAC_KEY_SECRET_ARN":   "${HmacKeySecret}",
+		"RESET_URL":             v.apiBase() + "/auth/reset-password/{token}",
+		"API_URL":               v.apiBase(),
+		"ALLOWED_ORIGINS":       v.param("AllowedOrigins"),
+		"SES_CONFIGURATION_SET": "${MailConfigurationSet}",
+		"USERS_EMAIL_INDEX":     "email-index",
+		"USERS_USERNAME_INDEX":  usernameIndex,
+	}
+}
+
 // checkEnvironment: every variable the code reads reaches every function
-// (the function's own Variables over Globals', as SAM merges them), and the
-// ones naming resources name this template's.
+// (the function's own Variables over Globals', as SAM merges them), the
+// ones naming resources name this template's, and a function gets no
+// variable the code does not read (a typo, or a setting that does nothing).
 func checkEnvironment(s *stack) []string {
 	var problems []string
-	wired := map[string]string{
-		"TOKENS_TABLE":         "${TokensTable}",
-		"USERS_TABLE":          s.v.usersName,
-		"HMAC_KEY_SECRET_ARN":  "${HmacKeySecret}",
-		"RESET_URL":            apiURL + "/auth/reset-password/{token}",
-		"USERS_EMAIL_INDEX":    "email-index",
-		"USERS_USERNAME_INDEX": "username-index",
+	wired := wiredEnvironment(s.v)
+	read := map[string]bool{}
+	for _, name := range environment() {
+		read[name] = true
 	}
 	for _, dir := range sortedKeys(s.functions()) {
 		env := s.env(dir)
-		for _, name := range environment {
+		for _, name := range environment() {
 			v, ok := env[name]
 			switch want, isWired := wired[name]; {
 			case !ok:
 				problems = append(problems, fmt.Sprintf("function %s: environment lacks %s", logicalID(dir), name))
 			case isWired && v != want:
 				problems = append(problems, fmt.Sprintf("function %s: %s is %q, want %q", logicalID(dir), name, v, want))
+			}
+		}
+		for _, name := range sortedKeys(env) {
+			if !read[name] {
+				problems = append(problems, fmt.Sprintf("function %s: sets %s, which pkg/config does not read for a deployed function (config.Variables)", logicalID(dir), name))
 			}
 		}
 	}
@@ -436,25 +490,40 @@ func (s *stack) env(dir string) map[string]string {
 	return env
 }
 
-// checkOutputs: the stack tells its caller where the API is.
+// checkOutputs: the stack tells its caller where the API is (the custom
+// domain when it has one, as API_URL), where its execute-api URL is, and
+// what a DNS record for the custom domain must point at.
 func checkOutputs(s *stack) []string {
-	out, ok := s.tpl.Outputs["ApiUrl"]
-	if !ok {
-		return []string{"output ApiUrl is missing"}
+	var problems []string
+	for name, want := range map[string]string{"ApiUrl": s.v.apiBase(), "ExecuteApiUrl": executeAPIURL} {
+		out, ok := s.tpl.Outputs[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("output %s is missing", name))
+		case out.Value != want:
+			problems = append(problems, fmt.Sprintf("output %s is %v, want %s", name, out.Value, want))
+		}
 	}
-	if out.Value != apiURL {
-		return []string{fmt.Sprintf("output ApiUrl is %v, want %s", out.Value, apiURL)}
+	if out, ok := s.tpl.Outputs["CustomDomainTarget"]; !ok || out.Condition == nil || *out.Condition != "HasCustomDomain" || out.Value != "${ApiDomainName.RegionalDomainName}" {
+		problems = append(problems, "output CustomDomainTarget: want ApiDomainName's RegionalDomainName under Condition HasCustomDomain")
 	}
-	return nil
+	return problems
 }
 
 // list reads a JSON value that IAM and SAM accept as one item or a list.
+// An item that is null, an !If that chose AWS::NoValue, is not there.
 func list(v any) []any {
 	switch v := v.(type) {
 	case nil:
 		return nil
 	case []any:
-		return v
+		out := make([]any, 0, len(v))
+		for _, x := range v {
+			if x != nil {
+				out = append(out, x)
+			}
+		}
+		return out
 	default:
 		return []any{v}
 	}

@@ -71,7 +71,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		name     string
 		old, new string
 		check    func(*stack) []string
-		want     string // a substring of one reported problem
+		want     string  // a substring of one reported problem
+		v        variant // variants[0] when empty
 	}{
 		{
 			name:  "TTL disabled",
@@ -89,8 +90,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		},
 		{
 			name:  "provisioned tokens table",
-			old:   "  TokensTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PAY_PER_REQUEST",
-			new:   "  TokensTable:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      BillingMode: PROVISIONED",
+			old:   "    UpdateReplacePolicy: Delete\n    Properties:\n      BillingMode: PAY_PER_REQUEST",
+			new:   "    UpdateReplacePolicy: Delete\n    Properties:\n      BillingMode: PROVISIONED",
 			check: checkTables,
 			want:  "table TokensTable: BillingMode",
 		},
@@ -178,6 +179,115 @@ func TestChecksCatchBreakage(t *testing.T) {
 			check: checkOutputs,
 			want:  "output ApiUrl is missing",
 		},
+		{
+			name:  "users table deletable",
+			old:   "      DeletionProtectionEnabled: true\n",
+			new:   "",
+			check: checkTables,
+			want:  "table UsersTable: DeletionProtectionEnabled is not true",
+		},
+		{
+			name:  "tokens table retained",
+			old:   "    DeletionPolicy: Delete\n",
+			new:   "    DeletionPolicy: Retain\n",
+			check: checkTables,
+			want:  "table TokensTable: DeletionPolicy Retain",
+		},
+		{
+			name:  "secret deleted with the stack",
+			old:   "    Type: AWS::SecretsManager::Secret\n    DeletionPolicy: Retain\n",
+			new:   "    Type: AWS::SecretsManager::Secret\n",
+			check: checkSecretRetained,
+			want:  "HmacKeySecret: DeletionPolicy",
+		},
+		{
+			name:  "mail without TLS",
+			old:   "TlsPolicy: REQUIRE",
+			new:   "TlsPolicy: OPTIONAL",
+			check: checkMailConfigurationSet,
+			want:  "MailConfigurationSet: DeliveryOptions.TlsPolicy OPTIONAL",
+		},
+		{
+			name:  "configuration set not passed",
+			old:   "        SES_CONFIGURATION_SET: !Ref MailConfigurationSet\n",
+			new:   "",
+			check: checkEnvironment,
+			want:  "environment lacks SES_CONFIGURATION_SET",
+		},
+		{
+			name:  "access log with the path",
+			old:   `"route":"$context.routeKey"`,
+			new:   `"route":"$context.routeKey","path":"$context.path"`,
+			check: checkAccessLog,
+			want:  "access log format logs $context.path, which carries tokens",
+		},
+		{
+			name:  "access log kept forever",
+			old:   "  ApiAccessLogGroup:\n    Type: AWS::Logs::LogGroup\n    Properties:\n      RetentionInDays: !Ref LogRetentionDays\n",
+			new:   "  ApiAccessLogGroup:\n    Type: AWS::Logs::LogGroup\n",
+			check: checkAccessLog,
+			want:  "ApiAccessLogGroup: no RetentionInDays",
+		},
+		{
+			name:  "CORS on without origins",
+			old:   "        x-amazon-apigateway-cors: !If\n          - HasAllowedOrigins\n",
+			new:   "        x-amazon-apigateway-cors: !If\n          - CreateUsersTable\n",
+			check: checkCORS,
+			want:  "HttpApi: CORS is on",
+		},
+		{
+			name:  "CORS without Retry-After",
+			old:   "exposeHeaders: [Retry-After]",
+			new:   "exposeHeaders: []",
+			check: checkCORS,
+			want:  "HttpApi: CORS configuration",
+			v:     corsVariant(),
+		},
+		{
+			name:  "ALLOWED_ORIGINS not passed",
+			old:   "        ALLOWED_ORIGINS: !Ref AllowedOrigins\n",
+			new:   "",
+			check: checkEnvironment,
+			want:  "environment lacks ALLOWED_ORIGINS",
+		},
+		{
+			name:  "a variable the code does not read",
+			old:   "        LOGIN_URL: !Ref LoginUrl\n",
+			new:   "        LOGIN_URL: !Ref LoginUrl\n        LOGIN_URI: !Ref LoginUrl\n",
+			check: checkEnvironment,
+			want:  "sets LOGIN_URI, which pkg/config does not read",
+		},
+		{
+			name:  "links not at the custom domain",
+			old:   `- !Sub "https://${DomainName}/auth/reset-password/{token}"`,
+			new:   `- !Sub "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}/auth/reset-password/{token}"`,
+			check: checkEnvironment,
+			want:  "RESET_URL is",
+			v:     domainVariant(),
+		},
+		{
+			name:  "custom domain without its certificate",
+			old:   "        - CertificateArn: !Ref CertificateArn\n",
+			new:   "        - CertificateArn: !Ref AWS::NoValue\n",
+			check: checkCustomDomain,
+			want:  "ApiDomainName: CertificateArn",
+			v:     domainVariant(),
+		},
+		{
+			name:  "duration without a pattern",
+			old:   "    Description: Lifetime of a one-time code, a Go duration (OTP_TTL).\n    AllowedPattern:",
+			new:   "    Description: Lifetime of a one-time code, a Go duration (OTP_TTL).\n    X-AllowedPattern:",
+			check: checkParameters,
+			want:  "parameter OtpTtl: a duration without AllowedPattern",
+		},
+		{
+			name:  "username index granted when there is none",
+			old:   "                  - !Ref AWS::NoValue\n",
+			new:   "                  - !Sub \"arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExistingUsersTableName}/index/${UsersUsernameIndexName}\"\n",
+			check: checkPolicies,
+			want:  "function OtpCreateFunction: grants dynamodb:Query on arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/members/index/, which its code does not need",
+			v:     variantNamed("existing users table without user names"),
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -185,7 +295,11 @@ func TestChecksCatchBreakage(t *testing.T) {
 				t.Fatalf("template.yaml no longer contains %q; update this case", tt.old)
 			}
 			broken := strings.Replace(good, tt.old, tt.new, 1)
-			s, err := load([]byte(broken), variants[0])
+			v := tt.v
+			if v.name == "" {
+				v = variants[0]
+			}
+			s, err := load([]byte(broken), v)
 			if err != nil {
 				t.Fatalf("load broken template: %v", err)
 			}
@@ -199,3 +313,16 @@ func TestChecksCatchBreakage(t *testing.T) {
 		})
 	}
 }
+
+// variantNamed is the variant called name.
+func variantNamed(name string) variant {
+	for _, v := range variants {
+		if v.name == name {
+			return v
+		}
+	}
+	panic("no variant " + name)
+}
+
+func domainVariant() variant { return variantNamed("custom domain") }
+func corsVariant() variant   { return variantNamed("CORS on") }
