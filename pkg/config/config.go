@@ -154,8 +154,11 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 		VerifiedAttribute:          r.optional("USERS_VERIFIED_ATTRIBUTE"),
 		EnabledAttribute:           r.optional("USERS_ENABLED_ATTRIBUTE"),
 	}
-	if c.Users.EmailIndex == "" && c.Users.EmailAttribute != c.Users.KeyAttribute {
-		r.fail("USERS_EMAIL_INDEX", "is empty, so the email must be the table's key, but USERS_EMAIL_ATTRIBUTE differs from USERS_KEY_ATTRIBUTE")
+	if c.Users.EmailIndex == "" {
+		// The email as the table's key is not supported: a send would
+		// have to read the whole account, password hash included, where
+		// an index gives it only what a lookup needs.
+		r.fail("USERS_EMAIL_INDEX", "is empty: lookups by email need a global secondary index on USERS_EMAIL_ATTRIBUTE")
 	}
 	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
 	c.HMACKeyID = r.text("HMAC_KEY_ID")

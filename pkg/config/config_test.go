@@ -336,12 +336,24 @@ func TestLoadNeverEchoesKey(t *testing.T) {
 // an empty variable yields "verified", "enabled", "username-index" and
 // "email-index": none of the documented "empty" settings can be made, and
 // the USERS_EMAIL_INDEX-is-empty check in Load is unreachable.
+// TestConfigRefusesNoEmailIndex: the email as the table's key is not
+// supported (its lookups would read whole accounts, hashes included), so an
+// empty USERS_EMAIL_INDEX stops the start, naming the variable.
+func TestConfigRefusesNoEmailIndex(t *testing.T) {
+	env := minimal()
+	env["USERS_EMAIL_INDEX"] = ""
+	env["USERS_KEY_ATTRIBUTE"] = "email"
+	_, err := config.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err == nil || !strings.Contains(err.Error(), "USERS_EMAIL_INDEX") {
+		t.Fatalf("Load with USERS_EMAIL_INDEX empty: got %v, want an error naming it", err)
+	}
+}
+
 func TestConfigEmptyOptionalSetting(t *testing.T) {
 	env := minimal()
-	for _, name := range []string{"USERS_VERIFIED_ATTRIBUTE", "USERS_ENABLED_ATTRIBUTE", "USERS_USERNAME_INDEX", "USERS_EMAIL_INDEX"} {
+	for _, name := range []string{"USERS_VERIFIED_ATTRIBUTE", "USERS_ENABLED_ATTRIBUTE", "USERS_USERNAME_INDEX"} {
 		env[name] = "" // as template.yaml passes an empty parameter
 	}
-	env["USERS_KEY_ATTRIBUTE"] = "email"
 	c, err := config.LoadEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err != nil {
 		t.Fatalf("Load with the optional users settings empty: %v, want nil", err)
@@ -352,7 +364,6 @@ func TestConfigEmptyOptionalSetting(t *testing.T) {
 		{"USERS_VERIFIED_ATTRIBUTE", c.Users.VerifiedAttribute},
 		{"USERS_ENABLED_ATTRIBUTE", c.Users.EnabledAttribute},
 		{"USERS_USERNAME_INDEX", c.Users.UsernameIndex},
-		{"USERS_EMAIL_INDEX", c.Users.EmailIndex},
 	}
 	for _, tt := range tests {
 		if tt.got != "" {

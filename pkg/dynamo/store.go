@@ -32,8 +32,7 @@ type UsersTable struct {
 	Name string
 	// KeyAttribute is the table's partition key (a string).
 	KeyAttribute string
-	// EmailIndex is a global secondary index keyed on EmailAttribute; empty
-	// when EmailAttribute is the table's key.
+	// EmailIndex is a global secondary index keyed on EmailAttribute.
 	EmailIndex string
 	// UsernameIndex is a global secondary index keyed on UsernameAttribute;
 	// empty when accounts have no user names.

@@ -17,9 +17,6 @@ import (
 // AccountByEmail finds the account whose email attribute is email (already
 // lower-cased): reset.ErrUnknownAccount when there is none.
 func (s *Store) AccountByEmail(ctx context.Context, email string) (reset.Account, error) {
-	if s.users.EmailIndex == "" {
-		return s.getAccount(ctx, email, false)
-	}
 	return s.queryAccount(ctx, s.users.EmailIndex, s.users.EmailAttribute, email)
 }
 
@@ -34,14 +31,10 @@ func (s *Store) AccountByUsername(ctx context.Context, username string) (reset.A
 
 // AccountByID reads the account by its key, strongly consistent.
 func (s *Store) AccountByID(ctx context.Context, id string) (reset.Account, error) {
-	return s.getAccount(ctx, id, true)
-}
-
-func (s *Store) getAccount(ctx context.Context, key string, consistent bool) (reset.Account, error) {
 	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
 		TableName:      aws.String(s.users.Name),
-		Key:            map[string]types.AttributeValue{s.users.KeyAttribute: &types.AttributeValueMemberS{Value: key}},
-		ConsistentRead: aws.Bool(consistent),
+		Key:            map[string]types.AttributeValue{s.users.KeyAttribute: &types.AttributeValueMemberS{Value: id}},
+		ConsistentRead: aws.Bool(true),
 	})
 	if err != nil {
 		return reset.Account{}, fmt.Errorf("get account: %w", err)
