@@ -52,7 +52,7 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 		Hash:           hashCode(key, to.subject, id, code),
 		KeyID:          key.ID,
 		ExpiresAt:      now.Add(s.settings.OTPTTL),
-		SessionVersion: to.acct.SessionVersion,
+		SessionVersion: to.sessionVersion(),
 		Owner:          to.owner,
 	}
 	if to.mail {
@@ -127,6 +127,16 @@ func (r recipient) accountID() string {
 		return ""
 	}
 	return r.acct.ID
+}
+
+// sessionVersion is what a record stores of the account's: 0 on a decoy,
+// whether the name is unknown or its account inactive, so decoys look
+// alike in the table too.
+func (r recipient) sessionVersion() int64 {
+	if !r.mail {
+		return 0
+	}
+	return r.acct.SessionVersion
 }
 
 // recipientFor counts a send request against its IP, then finds whom it is

@@ -37,7 +37,7 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 		Hash:           hashToken(token),
 		Subject:        to.subject,
 		AccountID:      to.accountID(),
-		SessionVersion: to.acct.SessionVersion,
+		SessionVersion: to.sessionVersion(),
 		ExpiresAt:      now.Add(s.settings.LinkTTL),
 		Owner:          to.owner,
 	}

@@ -101,9 +101,11 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if err != nil {
 		return fmt.Errorf("code account: %w", err)
 	}
-	// The account must still be allowed in, and still have the address the
-	// code was mailed to.
-	if !acct.Active || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
+	// The account must still be allowed in, its password unchanged since
+	// the code was issued, and its address still the one the code was
+	// mailed to. The transaction checks the first two again; checking them
+	// here spares a refused reset the breach check and the hashing.
+	if !acct.Active || acct.SessionVersion != rec.SessionVersion || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
 		return ErrInvalidCode
 	}
 	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
@@ -149,6 +151,9 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 		s.log.WarnContext(ctx, "guessing notice: read account", "error", err)
 		return
 	}
+	if !acct.Active { // disabled since its code was issued: it gets no mail
+		return
+	}
 	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, acct.Email) }); err != nil {
 		s.log.ErrorContext(ctx, "send guessing notice", "error", err)
 		return
@@ -181,7 +186,7 @@ func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain strin
 		}
 		// A stored hash in a format we cannot read (an app's own scheme)
 		// must not block every reset of the account.
-		s.log.Warn("compare with current password", "account", acct.ID, "error", err)
+		s.log.WarnContext(ctx, "compare with current password", "account", acct.ID, "error", err)
 	}
 	h, err := s.hasher.Hash(plain)
 	if err != nil {
