@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -58,30 +57,32 @@ func (sd sends) judge(old item, now time.Time) (join bool, err error) {
 // the name's item (fields set, its sends counted) and the owner's item (the
 // record made the latest, its sends counted), in one transaction. When
 // only the owner's account-wide send limit refuses, the record is written
-// and made the latest all the same, uncounted there, and mail is false:
-// the request looks like any other, earlier secrets are dead, and nobody
-// receives the new one.
-func (s *Store) issue(ctx context.Context, extra []types.TransactWriteItem, subject string, fields func() expression.UpdateBuilder, owner, id string, limit reset.SendLimit, now time.Time) (mail bool, err error) {
+// on the name, counted there, and not made the latest, and issue returns
+// false (send no mail): the request looks like any other, the new record is
+// dead from the start, and the account's live code or link, which its
+// owner may be about to use, stays live: a spent account-wide limit cannot
+// be used to kill it with no mail to replace it.
+func (s *Store) issue(ctx context.Context, extra []types.TransactWriteItem, subject string, fields func() expression.UpdateBuilder, owner, id string, limit reset.SendLimit, now time.Time) (bool, error) {
 	sd := newSends(limit)
 	nameAt, ownerAt := len(extra), len(extra)+1
-	mail = true
+	mail := true
 	nameJoin, ownerJoin := sd.w.joins(), sd.w.joins()
-	for range maxTries {
+	write := func() ([]types.TransactWriteItem, error) {
 		name, err := build(expression.NewBuilder().WithUpdate(sd.counted(fields(), now, nameJoin)).WithCondition(sd.allowed(now, nameJoin)))
 		if err != nil {
-			return false, err
+			return nil, err
 		}
-		latest := expression.Set(expression.Name(attrLatest), expression.Value(id)).
-			Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
-		b := expression.NewBuilder().WithUpdate(latest)
+		kept := expression.Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
+		b := expression.NewBuilder().WithUpdate(kept)
 		if mail {
 			// Rule: at most Max mails to the account in any window,
 			// whichever of its names they were asked by.
+			latest := kept.Set(expression.Name(attrLatest), expression.Value(id))
 			b = expression.NewBuilder().WithUpdate(sd.w.counted(latest, now, ownerJoin)).WithCondition(sd.w.hasRoom(now, ownerJoin))
 		}
 		own, err := build(b)
 		if err != nil {
-			return false, err
+			return nil, err
 		}
 		items := append(append([]types.TransactWriteItem{}, extra...),
 			transactUpdate(s.tokens, keyOf(stateKey(subject)), name),
@@ -91,33 +92,28 @@ func (s *Store) issue(ctx context.Context, extra []types.TransactWriteItem, subj
 		if mail {
 			items[ownerAt].Update.ReturnValuesOnConditionCheckFailure = types.ReturnValuesOnConditionCheckFailureAllOld
 		}
-		_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
-		var canceled *types.TransactionCanceledException
-		if !errors.As(err, &canceled) {
-			if err != nil {
-				return false, fmt.Errorf("transaction: %w", err)
-			}
-			return mail, nil
+		return items, nil
+	}
+	judge := func(reasons []types.CancellationReason) (err error) {
+		if len(reasons) != ownerAt+1 {
+			return nil // no reason per item to read: try again
 		}
-		if onlyConflicts(canceled) || len(canceled.CancellationReasons) != len(items) {
-			continue
-		}
-		if r := canceled.CancellationReasons[nameAt]; failedCondition(r) {
+		if r := reasons[nameAt]; failedCondition(r) {
 			if nameJoin, err = sd.judge(r.Item, now); err != nil {
-				return false, err
+				return err
 			}
 		}
-		if r := canceled.CancellationReasons[ownerAt]; failedCondition(r) {
+		if r := reasons[ownerAt]; failedCondition(r) {
 			if ownerJoin, err = sd.w.judge(r.Item, now, reset.ErrRateLimited); err != nil {
 				mail = false
 			}
 		}
+		return nil
 	}
-	return false, errContention
-}
-
-func failedCondition(r types.CancellationReason) bool {
-	return aws.ToString(r.Code) == "ConditionalCheckFailed"
+	if err := s.conditionalTransaction(ctx, write, judge); err != nil {
+		return false, err
+	}
+	return mail, nil
 }
 
 // IssueCode stores rec as the name's only code, replacing any earlier one,
@@ -334,41 +330,6 @@ func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct rese
 		transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e),
 		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), latest),
 		password)
-}
-
-// transact runs the items as one transaction. A condition that fails turns
-// into refused; a conflict with another transaction on the same items is
-// tried again, since it says nothing about the conditions.
-func (s *Store) transact(ctx context.Context, refused error, items ...types.TransactWriteItem) error {
-	in := &dynamodb.TransactWriteItemsInput{TransactItems: items}
-	for range maxTries {
-		_, err := s.db.TransactWriteItems(ctx, in)
-		var canceled *types.TransactionCanceledException
-		if !errors.As(err, &canceled) {
-			if err != nil {
-				return fmt.Errorf("transaction: %w", err)
-			}
-			return nil
-		}
-		if !onlyConflicts(canceled) {
-			return refused
-		}
-	}
-	return fmt.Errorf("transaction: %w", errContention)
-}
-
-func onlyConflicts(c *types.TransactionCanceledException) bool {
-	conflict := false
-	for _, r := range c.CancellationReasons {
-		switch aws.ToString(r.Code) {
-		case "", "None":
-		case "TransactionConflict":
-			conflict = true
-		default:
-			return false
-		}
-	}
-	return conflict
 }
 
 // setPassword is the users-table half of a reset: the new hash, the time,

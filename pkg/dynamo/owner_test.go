@@ -119,8 +119,8 @@ func TestConsumeRefusedAfterEmailChange(t *testing.T) {
 }
 
 // The account-wide send limit counts sends by every name; when it is spent
-// the send still counts on its name, answers like any other, kills the
-// earlier secret, and mails nothing.
+// the send still counts on its name, answers like any other, mails
+// nothing, and leaves the account's live secret alone.
 func TestAccountSendLimitAcrossNames(t *testing.T) {
 	t.Parallel()
 	e := newStore(t)
@@ -128,8 +128,10 @@ func TestAccountSendLimitAcrossNames(t *testing.T) {
 	send := reset.SendLimit{Limit: reset.Limit{Max: 3, Window: time.Hour}}
 	owner := "o-" + randHex(4)
 	byEmail, byName := "sub-"+randHex(4), "sub-"+randHex(4)
+	var mailed reset.CodeRecord
 	for i := range 3 {
-		wantNil(t, "send by email", e.issueCode(t, owned(codeRec(byEmail, "a1", t0.Add(time.Hour)), owner), send, t0.Add(time.Duration(i)*time.Minute)))
+		mailed = owned(codeRec(byEmail, "a1", t0.Add(time.Hour)), owner)
+		wantNil(t, "send by email", e.issueCode(t, mailed, send, t0.Add(time.Duration(i)*time.Minute)))
 	}
 	last := owned(codeRec(byName, "a1", t0.Add(time.Hour)), owner)
 	mail, err := e.store.IssueCode(ctx, last, send, t0.Add(5*time.Minute))
@@ -137,8 +139,12 @@ func TestAccountSendLimitAcrossNames(t *testing.T) {
 	if mail {
 		t.Error("4th send to the account in an hour: mail allowed")
 	}
-	if latest, _ := e.store.IsLatest(ctx, owner, last.ID); !latest {
-		t.Error("the withheld code does not supersede the earlier ones")
+	// The withheld code is dead from the start; the last one mailed lives.
+	if latest, _ := e.store.IsLatest(ctx, owner, last.ID); latest {
+		t.Error("the withheld code, which no mail carried, is the account's latest")
+	}
+	if latest, _ := e.store.IsLatest(ctx, owner, mailed.ID); !latest {
+		t.Error("a withheld send killed the account's live code")
 	}
 	// An hour after the first send, one place is free again.
 	mail, err = e.store.IssueCode(ctx, owned(codeRec(byName, "a1", t0.Add(2*time.Hour)), owner), send, t0.Add(time.Hour))

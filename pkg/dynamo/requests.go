@@ -2,7 +2,6 @@ package dynamo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -33,29 +32,6 @@ func (s *Store) CountRequest(ctx context.Context, purpose, ip string, limit rese
 		return fmt.Errorf("count %s request: %w", purpose, err)
 	}
 	return nil
-}
-
-// conditional runs the update build makes for a window's way of counting
-// (join, see window). When its condition fails, judge reads the item as it
-// was and gives the error to return, or the way to try next: a concurrent
-// write, or a group that filled, explains the failure. Each try is a fresh
-// conditional write, so the rules hold however many writers there are.
-func (s *Store) conditional(ctx context.Context, join bool, build func(join bool) (*dynamodb.UpdateItemInput, error), judge func(old item) (bool, error)) (*dynamodb.UpdateItemOutput, error) {
-	for range maxTries {
-		in, err := build(join)
-		if err != nil {
-			return nil, err
-		}
-		out, err := s.db.UpdateItem(ctx, in)
-		var failed *types.ConditionalCheckFailedException
-		if !errors.As(err, &failed) {
-			return out, err
-		}
-		if join, err = judge(failed.Item); err != nil {
-			return nil, err
-		}
-	}
-	return nil, errContention
 }
 
 // update is an UpdateItem on the tokens table that returns the old item

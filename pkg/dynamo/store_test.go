@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
 	"github.com/passreset/passreset/pkg/reset"
@@ -39,10 +39,7 @@ type storeEnv struct {
 func newStore(t *testing.T) storeEnv {
 	t.Helper()
 	stack := emulator.Need(t)
-	db := dynamodb.NewFromConfig(aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	}, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
+	db := app.ClientsAt(app.LocalConfig(), app.Endpoints{DynamoDB: stack.DynamoDBEndpoint}).DynamoDB
 	suffix := randHex(4)
 	tokens, users := "st-tokens-"+suffix, "st-users-"+suffix
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

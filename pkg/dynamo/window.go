@@ -1,7 +1,6 @@
 package dynamo
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -138,13 +137,6 @@ func limitError(reason error, frees, now time.Time) error {
 	}
 	return &reset.LimitError{Err: reason, RetryAfter: wait}
 }
-
-// maxTries bounds the variants tried when concurrent writers keep changing
-// the item between our tries; each try is a fresh conditional write, so the
-// limits hold however many there are.
-const maxTries = 4
-
-var errContention = errors.New("item kept changing under concurrent writes")
 
 // item is a DynamoDB item as returned by the SDK.
 type item map[string]types.AttributeValue
