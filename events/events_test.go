@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -78,9 +79,9 @@ func TestEvents(t *testing.T) {
 			if m, _, _ := strings.Cut(ev.RouteKey, " "); method != m {
 				t.Errorf("requestContext.http.method %q, want %q from the route key", method, m)
 			}
-			key, params, ok := gateway.Match(gateway.RouteKeys(), method, ev.RawPath)
+			key, params, ok := apigwtest.Match(gateway.RouteKeys(), method, ev.RawPath)
 			if !ok || key != ev.RouteKey {
-				t.Errorf("gateway.Match(%s %s) = %q, %v; want %q", method, ev.RawPath, key, ok, ev.RouteKey)
+				t.Errorf("apigwtest.Match(%s %s) = %q, %v; want %q", method, ev.RawPath, key, ok, ev.RouteKey)
 			}
 			if len(params) > 0 || len(ev.PathParameters) > 0 {
 				if !maps.Equal(params, ev.PathParameters) {

@@ -1,9 +1,10 @@
 // Package devserver runs the whole service on one machine, as a developer
 // meets it after cloning: DynamoDB Local and the SES emulator (through
 // package emulator), the tables, a demo account, and the API on a local
-// port with exactly the routes of template.yaml, each served by the handler
-// code of the function that serves it in AWS. "passreset dev" and "make dev"
-// run it; tests and benchmarks start it in-process with Start.
+// port with the routes of gateway.FunctionRoutes (those template.yaml wires
+// in AWS), each served by the handler code of the function that serves it
+// there. "passreset dev" and "make dev" run it; tests and benchmarks start
+// it in-process with Start.
 package devserver
 
 import (
@@ -19,11 +20,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
@@ -52,7 +48,7 @@ const (
 // Options says how to run the dev stack. The zero value of a port is a free
 // port; Defaults fills in the usual ones.
 type Options struct {
-	// Root is the repository: template.yaml, node_modules.
+	// Root is the repository: go.mod, node_modules.
 	Root string
 	// StateDir holds the lock, the state file, the logs and a persisted
 	// database; empty means Root/.dev.
@@ -126,10 +122,6 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 	if opts.Stdout == nil {
 		opts.Stdout = io.Discard
 	}
-	routes, err := ReadTemplate(filepath.Join(opts.Root, "template.yaml"))
-	if err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(opts.StateDir, 0o755); err != nil {
 		return nil, fmt.Errorf("dev: state directory: %w", err)
 	}
@@ -198,7 +190,7 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 	if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
-	handler, err := NewServer(routes, svc.Flows, app.PageOptions(cfg), log, opts.Stdout)
+	handler, err := NewServer(svc.Flows, app.PageOptions(cfg), log, opts.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
@@ -216,14 +208,7 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 // Clients are the service's AWS clients on the emulators at the given
 // endpoints, with the static credentials they accept.
 func Clients(dynamoDBEndpoint, sesEndpoint string) app.Clients {
-	cfg := aws.Config{
-		Region:      Region,
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	}
-	c := app.ClientsFrom(cfg)
-	c.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(dynamoDBEndpoint) })
-	c.SES = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(sesEndpoint) })
-	return c
+	return app.ClientsAt(app.LocalConfig(), app.Endpoints{DynamoDB: dynamoDBEndpoint, SES: sesEndpoint})
 }
 
 // addDemo adds the demo account unless an account has its email already

@@ -1,6 +1,7 @@
 package devserver
 
 import (
+	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 )
 
@@ -70,4 +71,4 @@ func FunctionEnv(getenv func(string) string, st State) []string {
 
 // Region is the region the dev stack's clients name; the emulators accept
 // any.
-const Region = "us-east-1"
+const Region = app.LocalRegion

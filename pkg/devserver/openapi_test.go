@@ -317,12 +317,8 @@ func calls() map[string][]call {
 func TestOpenAPIAnswersAsServed(t *testing.T) {
 	s := readOpenAPI(t)
 	ops := s.operations(t)
-	routes, err := ReadTemplate(filepath.Join("..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	flows := &scripted{}
-	srv, err := NewServer(routes, flows, gateway.Options{}, slog.New(slog.DiscardHandler), nil)
+	srv, err := NewServer(flows, gateway.Options{}, slog.New(slog.DiscardHandler), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

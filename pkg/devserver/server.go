@@ -2,25 +2,40 @@ package devserver
 
 import (
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 )
 
-// maxBody is the contract's largest request body. The server reads one
-// byte more, so the handler sees the body is too large and refuses it with
-// its family's answer, as it would behind API Gateway.
-const maxBody = 16 << 10
+// maxPayload is the largest request body an HTTP API takes: "Payload size:
+// 10 MB", a quota that cannot be increased (Amazon API Gateway Developer
+// Guide, "Quotas for configuring and running an HTTP API in API Gateway",
+// https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+// API Gateway passes a body up to it to the function, whose own limit (the
+// contract's 16 KiB) answers, and refuses a larger one itself.
+const maxPayload = 10 << 20
+
+// tooLarge is the body of API Gateway's answer to a body over maxPayload,
+// a 413 in plain text with no CORS headers; the function never runs. AWS
+// does not document it; clients recorded it: this text from an HTTP API
+// in front of a load balancer (https://github.com/chroma-core/chroma/issues/1458),
+// with its status and Content-Type from a REST API
+// (https://github.com/koki-develop/lgtm-generator/issues/10).
+const tooLarge = "HTTP content length exceeded 10485760 bytes."
 
 // Server is API Gateway in front of the functions, on one machine: it
-// routes each request by the template's route keys to the handler of the
-// function that serves it in AWS, as a payload 2.0 event.
+// routes each request by the route keys of gateway.FunctionRoutes (which
+// template.yaml wires in AWS; pkg/deploy's tests keep the two in step) to
+// the handler of the function that serves it, as a payload 2.0 event.
 type Server struct {
 	keys     []string
 	handlers map[string]*gateway.Handler // route key -> its function's handler
@@ -29,25 +44,24 @@ type Server struct {
 	accessMu sync.Mutex
 }
 
-// NewServer builds the handler of every function in routes over flows,
-// with the edge's options, and answers browsers on opts.AllowedOrigins as
-// API Gateway's CORS configuration does. It fails when the template routes
-// a key to a function whose handler does not serve it: the template and
-// the code disagree.
-func NewServer(routes Routes, flows gateway.Flows, opts gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
-	s := &Server{keys: routes.Keys(), handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access}
-	for fn, keys := range routes {
+// NewServer builds the handler of every function in gateway.FunctionRoutes
+// over flows, with the edge's options, each logging to log with its
+// function's name, and answers browsers on opts.AllowedOrigins as API
+// Gateway's CORS configuration does. It fails when opts are invalid
+// (gateway.NewWithOptions).
+func NewServer(flows gateway.Flows, opts gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
+	s := &Server{handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access}
+	for fn, keys := range gateway.FunctionRoutes {
 		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), opts)
 		if err != nil {
-			return nil, fmt.Errorf("template.yaml function %s: %w", fn, err)
+			return nil, fmt.Errorf("function %s: %w", fn, err)
 		}
 		for _, k := range keys {
-			if !h.Serves(k) {
-				return nil, fmt.Errorf("template.yaml routes %q to %s, whose handler does not serve it (see gateway.FunctionRoutes)", k, fn)
-			}
 			s.handlers[k] = h
+			s.keys = append(s.keys, k)
 		}
 	}
+	sort.Strings(s.keys)
 	return s, nil
 }
 
@@ -56,28 +70,39 @@ func NewServer(routes Routes, flows gateway.Flows, opts gateway.Options, log *sl
 // reset token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
+	// API Gateway takes the whole body, up to its limit, before it
+	// answers, so a client that writes all of it before reading (Python's
+	// urllib) gets the answer, not a connection closed under it.
+	body, err := readPayload(w, r)
+	var over *http.MaxBytesError
+	switch {
+	case errors.As(err, &over):
+		w.Header().Set("Content-Type", "text; charset=utf-8")
+		w.WriteHeader(http.StatusRequestEntityTooLarge)
+		io.WriteString(w, tooLarge)
+		s.logf("%s (body over API Gateway's %d bytes) -> 413 (%d ms)", r.Method, maxPayload, time.Since(start).Milliseconds())
+		return
+	case err != nil:
+		http.Error(w, `{"message":"could not read the request body"}`, http.StatusBadRequest)
+		s.logf("%s -> 400 (%d ms) body unreadable", r.Method, time.Since(start).Milliseconds())
+		return
+	}
 	if s.cors.isPreflight(r) {
 		s.cors.preflight(w, r)
 		s.logf("OPTIONS (CORS preflight, answered by the gateway) -> 204 (%d ms)", time.Since(start).Milliseconds())
 		return
 	}
 	s.cors.answer(w, r)
-	key, params, ok := gateway.Match(s.keys, r.Method, r.URL.EscapedPath())
+	key, params, ok := apigwtest.Match(s.keys, r.Method, r.URL.EscapedPath())
 	if !ok {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNotFound)
 		io.WriteString(w, `{"message":"Not Found"}`)
-		s.logf("%s (no route in template.yaml) -> 404 (%d ms)", r.Method, time.Since(start).Milliseconds())
+		s.logf("%s (no route) -> 404 (%d ms)", r.Method, time.Since(start).Milliseconds())
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
-	if err != nil {
-		http.Error(w, `{"message":"could not read the request body"}`, http.StatusBadRequest)
-		s.logf("%s -> 400 (%d ms) body unreadable", key, time.Since(start).Milliseconds())
-		return
-	}
-	ev := gateway.EventFor(r, key, params, body, peerIP(r.RemoteAddr))
+	ev := apigwtest.EventFor(r, key, params, body, peerIP(r.RemoteAddr))
 	resp, err := s.handlers[key].Handle(r.Context(), ev)
 	if err != nil {
 		// Handle documents that it never returns one; if it did, Lambda
@@ -116,6 +141,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 	w.Write(out)
 	s.logf("%s -> %d (%d ms)", key, status, time.Since(start).Milliseconds())
+}
+
+// readPayload reads r's whole body, up to maxPayload; a longer one is an
+// *http.MaxBytesError, found before reading when the client announces the
+// length, and the connection closes after the answer.
+func readPayload(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.ContentLength > maxPayload {
+		return nil, &http.MaxBytesError{Limit: maxPayload}
+	}
+	return io.ReadAll(http.MaxBytesReader(w, r.Body, maxPayload))
 }
 
 func (s *Server) logf(format string, args ...any) {

@@ -3,13 +3,13 @@ package devserver
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,71 +18,42 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-func TestTemplateRoutesAreTheFunctions(t *testing.T) {
-	routes, err := ReadTemplate(filepath.Join("..", "..", "template.yaml"))
+// TestServerRoutesAreTheFunctions: every route of gateway.FunctionRoutes
+// (which pkg/deploy's tests hold template.yaml to) is served, by the
+// handler of its function: the service log names the function, as
+// CloudWatch's log group would.
+func TestServerRoutesAreTheFunctions(t *testing.T) {
+	var logged bytes.Buffer
+	s, err := NewServer(&recorder{}, gateway.Options{}, slog.New(slog.NewJSONHandler(&syncWriter{w: &logged}, nil)), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Routes{}
+	if !slices.Equal(s.keys, gateway.RouteKeys()) {
+		t.Errorf("route keys: got %v, want %v (gateway.RouteKeys)", s.keys, gateway.RouteKeys())
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	params := strings.NewReplacer("{email}", "user%40example.com", "{token}", strings.Repeat("ab", 32))
+	want := map[string]string{} // route key -> function
 	for fn, keys := range gateway.FunctionRoutes {
-		want[fn] = append([]string(nil), keys...)
-		sort.Strings(want[fn])
-	}
-	if !reflect.DeepEqual(routes, want) {
-		t.Errorf("template.yaml routes:\n got %v\nwant %v (gateway.FunctionRoutes)", routes, want)
-	}
-	if got, want := routes.Keys(), gateway.RouteKeys(); !reflect.DeepEqual(got, want) {
-		t.Errorf("route keys: got %v, want %v", got, want)
-	}
-}
-
-func TestFunctionDir(t *testing.T) {
-	for id, want := range map[string]string{
-		"OtpCreateFunction":     "otp-create",
-		"OtpValidateFunction":   "otp-validate",
-		"LinkRequestFunction":   "link-request",
-		"PasswordResetFunction": "password-reset",
-	} {
-		if got := FunctionDir(id); got != want {
-			t.Errorf("FunctionDir(%q) = %q, want %q", id, got, want)
+		for _, key := range keys {
+			want[key] = fn
+			method, path, _ := strings.Cut(key, " ")
+			if status, _, body := post(t, method, ts.URL+params.Replace(path), `{}`, nil); status == http.StatusNotFound {
+				t.Errorf("%s: got 404 %s, want its function's answer", key, body)
+			}
 		}
 	}
-}
-
-func TestParseTemplateRefuses(t *testing.T) {
-	for name, tpl := range map[string]string{
-		"no resources": "AWSTemplateFormatVersion: 2010-09-09\n",
-		"no http events": `
-Resources:
-  OtpCreateFunction:
-    Type: AWS::Serverless::Function
-    Properties: {}
-`,
-		"route twice": `
-Resources:
-  OtpCreateFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      Events:
-        A: {Type: HttpApi, Properties: {Method: POST, Path: /generate-otp}}
-  OtpValidateFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      Events:
-        B: {Type: HttpApi, Properties: {Method: post, Path: /generate-otp}}
-`,
-		"path from an intrinsic": `
-Resources:
-  OtpCreateFunction:
-    Type: AWS::Serverless::Function
-    Properties:
-      Events:
-        A: {Type: HttpApi, Properties: {Method: POST, Path: !Ref P}}
-`,
-	} {
-		if r, err := ParseTemplate([]byte(tpl)); err == nil {
-			t.Errorf("%s: got routes %v, want an error", name, r)
+	got := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(logged.String()), "\n") {
+		var l struct{ Function, Route string }
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("service log line %q: %v", line, err)
 		}
+		got[l.Route] = l.Function
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("functions by the routes they logged:\n got %v\nwant %v (gateway.FunctionRoutes)", got, want)
 	}
 }
 
@@ -113,13 +84,9 @@ func (r *recorder) ResetWithLink(_ context.Context, req reset.LinkReset) error {
 
 func newTestServer(t *testing.T) (*httptest.Server, *recorder, *bytes.Buffer) {
 	t.Helper()
-	routes, err := ReadTemplate(filepath.Join("..", "..", "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	flows := &recorder{}
 	var access bytes.Buffer
-	s, err := NewServer(routes, flows, gateway.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), &syncWriter{w: &access})
+	s, err := NewServer(flows, gateway.Options{}, slog.New(slog.NewTextHandler(io.Discard, nil)), &syncWriter{w: &access})
 	if err != nil {
 		t.Fatal(err)
 	}

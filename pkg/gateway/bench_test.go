@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -40,14 +41,14 @@ func BenchmarkHandle(b *testing.B) {
 		{"E/request", "POST", "/auth/forgot-password", `{"userEmail":"alice@example.com"}`},
 		{"E/reset", "PUT", "/auth/forgot-password", `{"userName":"alice","otp":"123456","newPassword":"correct horse battery staple"}`},
 	} {
-		key, params, ok := gateway.Match(gateway.RouteKeys(), bc.method, bc.path)
+		key, params, ok := apigwtest.Match(gateway.RouteKeys(), bc.method, bc.path)
 		if !ok {
 			b.Fatalf("no route for %s %s", bc.method, bc.path)
 		}
 		r := httptest.NewRequest(bc.method, "https://api.example.com"+bc.path, strings.NewReader(bc.body))
 		r.Header.Set("Content-Type", "application/json")
 		r.Header.Set("User-Agent", "bench/1.0")
-		ev := gateway.EventFor(r, key, params, []byte(bc.body), "198.51.100.7")
+		ev := apigwtest.EventFor(r, key, params, []byte(bc.body), "198.51.100.7")
 		b.Run(bc.name, func(b *testing.B) {
 			ctx := context.Background()
 			resp, err := h.Handle(ctx, ev)

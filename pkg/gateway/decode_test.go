@@ -16,8 +16,8 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// These tests run without the emulators' stack: they call the decoding,
-// matching and answering functions directly.
+// These tests run without the emulators' stack: they call the decoding
+// and answering functions directly.
 
 func TestDecodeObject(t *testing.T) {
 	tests := []struct {
@@ -209,52 +209,6 @@ func TestBodyRequest(t *testing.T) {
 				t.Errorf("body() with headers %q, %d-byte body (base64 %v) = %d keys, %v; want errBadBody", tt.headers, len(tt.body), tt.base64, len(obj), err)
 			}
 		})
-	}
-}
-
-func TestMatch(t *testing.T) {
-	keys := RouteKeys()
-	tests := []struct {
-		name, method, path string
-		want               string // "" for no match
-		params             map[string]string
-	}{
-		{"literal beats parameter", "POST", "/auth/reset-password", "POST /auth/reset-password", map[string]string{}},
-		{"email route", "POST", "/a@b.test/reset-password", "POST /{email}/reset-password", map[string]string{"email": "a@b.test"}},
-		{"email decoded", "POST", "/a%40b.test/reset-password", "POST /{email}/reset-password", map[string]string{"email": "a@b.test"}},
-		{"email decoded once", "POST", "/a%2540b.test/reset-password", "POST /{email}/reset-password", map[string]string{"email": "a%40b.test"}},
-		{"token route", "POST", "/auth/reset-password/abc123", "POST /auth/reset-password/{token}", map[string]string{"token": "abc123"}},
-		{"otp", "POST", "/auth/otp", "POST /auth/otp", map[string]string{}},
-		{"seed 000 reset", "POST", "/reset-password", "POST /reset-password", map[string]string{}},
-		{"forgot POST", "POST", "/auth/forgot-password", "POST /auth/forgot-password", map[string]string{}},
-		{"forgot PUT", "PUT", "/auth/forgot-password", "PUT /auth/forgot-password", map[string]string{}},
-		{"wrong method", "GET", "/auth/otp", "", nil},
-		{"lower-case method", "post", "/auth/otp", "", nil},
-		{"DELETE on forgot", "DELETE", "/auth/forgot-password", "", nil},
-		{"too many segments", "POST", "/auth/otp/extra", "", nil},
-		{"too few segments", "POST", "/auth", "", nil},
-		{"trailing slash", "POST", "/auth/otp/", "", nil},
-		{"empty parameter", "POST", "//reset-password", "", nil},
-		{"empty token", "POST", "/auth/reset-password/", "", nil},
-		{"unknown path", "POST", "/admin", "", nil},
-		{"root", "POST", "/", "", nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, params, ok := Match(keys, tt.method, tt.path)
-			if ok != (tt.want != "") || got != tt.want {
-				t.Fatalf("Match(%s %s) = %q, %v; want %q, %v", tt.method, tt.path, got, ok, tt.want, tt.want != "")
-			}
-			if ok && !maps.Equal(params, tt.params) {
-				t.Errorf("Match(%s %s) params = %q; want %q", tt.method, tt.path, params, tt.params)
-			}
-		})
-	}
-	// The order of the keys does not decide.
-	reversed := slices.Clone(keys)
-	slices.Reverse(reversed)
-	if got, _, _ := Match(reversed, "POST", "/auth/reset-password"); got != "POST /auth/reset-password" {
-		t.Errorf("Match(reversed keys, POST /auth/reset-password) = %q; want the literal route", got)
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -149,14 +150,14 @@ func TestEveryFlowOutcomeHasARowOnEveryRoute(t *testing.T) {
 	}
 	reachedRoutes, reachedTables := map[string]bool{}, map[*table]bool{}
 	for _, r := range outcomeRequests {
-		key, params, ok := Match(RouteKeys(), r.method, r.path)
+		key, params, ok := apigwtest.Match(RouteKeys(), r.method, r.path)
 		if !ok {
 			t.Fatalf("no route for %s %s", r.method, r.path)
 		}
 		hr := httptest.NewRequest(r.method, "https://api.passreset.test"+r.path, strings.NewReader(r.body))
 		hr.Header.Set("Content-Type", "application/json")
 		hr.Header.Set("User-Agent", "outcomes/1.0")
-		ev := EventFor(hr, key, params, []byte(r.body), "198.51.100.7")
+		ev := apigwtest.EventFor(hr, key, params, []byte(r.body), "198.51.100.7")
 		name := fmt.Sprintf("%s %s", key, r.body)
 
 		// Which flow the request reaches, and which table answers it.

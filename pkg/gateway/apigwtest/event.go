@@ -1,4 +1,12 @@
-package gateway
+// Package apigwtest plays API Gateway's part in front of the functions,
+// for the dev server (pkg/devserver), tests and benchmarks: it turns an
+// *http.Request into the event an HTTP API gives the function serving the
+// request's route, payload format 2.0, as gateway.Handler receives it in
+// AWS. Match finds the route; EventFor builds the event.
+//
+// In AWS, API Gateway builds the events, so the functions (functions/*)
+// never link this package; TestFunctionsDoNotLinkIt keeps it so.
+package apigwtest
 
 import (
 	"crypto/rand"
