@@ -15,16 +15,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
-
 	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -94,17 +90,11 @@ func newHarness(ctx context.Context, stack *emulator.Stack) (*harness, error) {
 // clientsFor builds the service's clients on the emulators, recorded by
 // rec when it is not nil.
 func clientsFor(stack *emulator.Stack, rec *recorder) app.Clients {
-	cfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-	}
+	cfg := app.LocalConfig()
 	if rec != nil {
 		cfg.APIOptions = rec.apiOptions()
 	}
-	c := app.ClientsFrom(cfg)
-	c.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
-	c.SES = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint) })
-	return c
+	return app.ClientsAt(cfg, app.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint})
 }
 
 type account struct{ ID, Email string }
@@ -122,14 +112,14 @@ func (h *harness) addAccount(ctx context.Context) (account, error) {
 // Gateway would, and returns the status, the calls it made and how long the
 // handler took.
 func (h *harness) do(ctx context.Context, method, path, body, ip string) (int, []call, time.Duration, error) {
-	key, params, ok := gateway.Match(gateway.RouteKeys(), method, path)
+	key, params, ok := apigwtest.Match(gateway.RouteKeys(), method, path)
 	if !ok {
 		return 0, nil, 0, fmt.Errorf("no route for %s %s", method, path)
 	}
 	req := httptest.NewRequest(method, "http://api.passreset.bench"+path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "bench/1.0")
-	ev := gateway.EventFor(req, key, params, []byte(body), ip)
+	ev := apigwtest.EventFor(req, key, params, []byte(body), ip)
 	h.rec.start()
 	start := time.Now()
 	resp, err := h.handler.Handle(ctx, ev)

@@ -10,10 +10,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/passreset/passreset/pkg/devserver"
+	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/keyring"
 )
 
@@ -66,12 +65,12 @@ func (c cli) secretsClient(ctx context.Context, endpoint, id string) (client *se
 	if endpoint != "" && !awsEnv {
 		// An emulator takes any credentials; a real endpoint given by URL
 		// gets the SDK's own, when the environment has some.
-		cfg = aws.Config{Region: devserver.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+		cfg = app.LocalConfig()
 	} else if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return nil, "", fmt.Errorf("AWS configuration: %w", err)
 	}
 	if endpoint != "" {
-		return secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(endpoint) }), endpoint, nil
+		return app.ClientsAt(cfg, app.Endpoints{Secrets: endpoint}).Secrets, endpoint, nil
 	}
 	// A secret is read in its own region, which its ARN names.
 	if a, err := arn.Parse(id); err == nil && a.Region != "" {

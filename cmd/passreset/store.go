@@ -11,9 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/devserver"
 	"github.com/passreset/passreset/pkg/dynamo"
@@ -75,7 +75,7 @@ func (c cli) resolve(ctx context.Context, f targetFlags) (target, error) {
 		}
 		// An emulator takes any credentials; a real endpoint given by URL
 		// gets the SDK's own, when the environment has some.
-		cfg = aws.Config{Region: devserver.Region, Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")}
+		cfg = app.LocalConfig()
 		if awsEnv {
 			var err error
 			if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
@@ -84,11 +84,7 @@ func (c cli) resolve(ctx context.Context, f targetFlags) (target, error) {
 		}
 		t.where = endpoint
 	}
-	t.db = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-	})
+	t.db = app.ClientsAt(cfg, app.Endpoints{DynamoDB: endpoint}).DynamoDB
 
 	// The service's own configuration, on the dev defaults, so the layout
 	// of the users table is read exactly as the functions read it.

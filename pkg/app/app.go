@@ -58,25 +58,50 @@ func EnvClients(lookup func(string) (string, bool)) (Clients, error) {
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 			env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"))),
 	}
-	c := ClientsFrom(cfg)
-	if u := env("AWS_ENDPOINT_URL_DYNAMODB"); u != "" {
-		c.DynamoDB = dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(u) })
-	}
-	if u := env("AWS_ENDPOINT_URL_SESV2"); u != "" {
-		c.SES = sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(u) })
-	}
-	if u := env("AWS_ENDPOINT_URL_SECRETS_MANAGER"); u != "" {
-		c.Secrets = secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(u) })
-	}
-	return c, nil
+	return ClientsAt(cfg, Endpoints{
+		DynamoDB: env("AWS_ENDPOINT_URL_DYNAMODB"),
+		SES:      env("AWS_ENDPOINT_URL_SESV2"),
+		Secrets:  env("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+	}), nil
 }
 
-// ClientsFrom builds the clients from an AWS configuration.
-func ClientsFrom(cfg aws.Config) Clients {
+// Endpoints are base URLs that replace AWS's, service by service: local
+// emulators (DynamoDB Local, the SES emulator) or a test's fake. An empty
+// one leaves the client where the SDK's configuration points it.
+type Endpoints struct {
+	DynamoDB, SES, Secrets string
+}
+
+// ClientsAt builds the clients from cfg, each at its endpoint in at. The
+// functions, the development server, the CLI, the benchmarks and the tests
+// all build their clients here, with what they inject (APIOptions, an
+// HTTPClient, a Retryer) in cfg.
+func ClientsAt(cfg aws.Config, at Endpoints) Clients {
 	return Clients{
-		DynamoDB: dynamodb.NewFromConfig(cfg),
-		SES:      sesv2.NewFromConfig(cfg),
-		Secrets:  secretsmanager.NewFromConfig(cfg),
+		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { override(&o.BaseEndpoint, at.DynamoDB) }),
+		SES:      sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { override(&o.BaseEndpoint, at.SES) }),
+		Secrets:  secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { override(&o.BaseEndpoint, at.Secrets) }),
+	}
+}
+
+// override sets a client's base endpoint to url unless url is empty.
+func override(endpoint **string, url string) {
+	if url != "" {
+		*endpoint = aws.String(url)
+	}
+}
+
+// LocalRegion is the region clients of the local emulators name; the
+// emulators accept any.
+const LocalRegion = "us-east-1"
+
+// LocalConfig is the AWS configuration of clients of local emulators, which
+// accept any credentials: LocalRegion and static ones. Point the clients at
+// the emulators with ClientsAt.
+func LocalConfig() aws.Config {
+	return aws.Config{
+		Region:      LocalRegion,
+		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
 	}
 }
 

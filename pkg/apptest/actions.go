@@ -10,9 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 
 	"github.com/passreset/passreset/pkg/app"
@@ -59,14 +57,9 @@ func (a *Actions) add(acts ...Action) {
 func (e *Env) RecordActions(t testing.TB) *Actions {
 	t.Helper()
 	acts := &Actions{}
-	awsCfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-		APIOptions:  append(e.Calls.apiOptions(), acts.apiOption),
-	}
-	clients := app.ClientsFrom(awsCfg)
-	clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(e.Stack.DynamoDBEndpoint) })
-	clients.SES = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(e.Stack.SESEndpoint) })
+	awsCfg := app.LocalConfig()
+	awsCfg.APIOptions = append(e.Calls.apiOptions(), acts.apiOption)
+	clients := app.ClientsAt(awsCfg, app.Endpoints{DynamoDB: e.Stack.DynamoDBEndpoint, SES: e.Stack.SESEndpoint})
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := app.NewServiceWith(e.Config, clients, log, e.Clock.Now)
 	if err != nil {

@@ -24,17 +24,14 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -96,20 +93,16 @@ func New(t testing.TB, overrides Settings) *Env {
 	}
 
 	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}}
-	awsCfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-		APIOptions:  e.Calls.apiOptions(),
-		HTTPClient:  e.Calls, // for ThrottleWith (throttle.go)
-	}
-	clients := app.ClientsFrom(awsCfg)
-	clients.DynamoDB = dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = aws.String(stack.DynamoDBEndpoint) })
-	clients.SES = sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(stack.SESEndpoint) })
-	e.DB = clients.DynamoDB
+	at := app.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
 	if cfg.HMACKeySecretARN != "" {
 		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
-		clients.Secrets = secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) { o.BaseEndpoint = aws.String(e.Secret.srv.URL) })
+		at.Secrets = e.Secret.srv.URL
 	}
+	awsCfg := app.LocalConfig()
+	awsCfg.APIOptions = e.Calls.apiOptions()
+	awsCfg.HTTPClient = e.Calls // for ThrottleWith (throttle.go)
+	clients := app.ClientsAt(awsCfg, at)
+	e.DB = clients.DynamoDB
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -249,7 +242,7 @@ func (e *Env) Event(t testing.TB, r Request) lambdaevents.APIGatewayV2HTTPReques
 	if method == "" {
 		method = "POST"
 	}
-	key, params, ok := gateway.Match(gateway.RouteKeys(), method, r.Path)
+	key, params, ok := apigwtest.Match(gateway.RouteKeys(), method, r.Path)
 	if !ok {
 		t.Fatalf("no route for %s %s", method, r.Path)
 	}
@@ -263,7 +256,7 @@ func (e *Env) Event(t testing.TB, r Request) lambdaevents.APIGatewayV2HTTPReques
 	if ip == "" {
 		ip = DefaultIP
 	}
-	return gateway.EventFor(req, key, params, []byte(r.Body), ip)
+	return apigwtest.EventFor(req, key, params, []byte(r.Body), ip)
 }
 
 // Post sends a JSON body to path from the default IP.

@@ -17,7 +17,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	dynamotypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
@@ -29,6 +28,7 @@ import (
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
 	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -120,21 +120,13 @@ func newCallRecorder(t *testing.T) *callRecorder {
 	secrets := fakeSecretsManager(t, hmacKeySecretARN, templateSecret(t))
 	cfg := env.Config
 	cfg.HMACKeySecretARN = hmacKeySecretARN
-	awsCfg := aws.Config{
-		Region:      "us-east-1",
-		Credentials: credentials.NewStaticCredentialsProvider("local", "local", ""),
-		APIOptions:  []func(*middleware.Stack) error{r.record},
-	}
-	clients := app.Clients{
-		// env.DB is the client apptest records actions on.
-		DynamoDB: dynamodb.New(env.DB.Options(), func(o *dynamodb.Options) {
-			o.APIOptions = append(slices.Clip(o.APIOptions), r.record)
-		}),
-		SES: sesv2.NewFromConfig(awsCfg, func(o *sesv2.Options) { o.BaseEndpoint = aws.String(env.Stack.SESEndpoint) }),
-		Secrets: secretsmanager.NewFromConfig(awsCfg, func(o *secretsmanager.Options) {
-			o.BaseEndpoint = aws.String(secrets.URL)
-		}),
-	}
+	awsCfg := app.LocalConfig()
+	awsCfg.APIOptions = []func(*middleware.Stack) error{r.record}
+	clients := app.ClientsAt(awsCfg, app.Endpoints{SES: env.Stack.SESEndpoint, Secrets: secrets.URL})
+	// env.DB is the client apptest records actions on.
+	clients.DynamoDB = dynamodb.New(env.DB.Options(), func(o *dynamodb.Options) {
+		o.APIOptions = append(slices.Clip(o.APIOptions), r.record)
+	})
 	log := slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for dir, keys := range gateway.FunctionRoutes {
 		svc, err := app.NewServiceWith(cfg, clients, log, env.Clock.Now)
@@ -237,7 +229,7 @@ func (r *callRecorder) do(req apptest.Request, status int) apptest.Response {
 	if req.Method == "" {
 		req.Method = "POST"
 	}
-	key, _, ok := gateway.Match(gateway.RouteKeys(), req.Method, req.Path)
+	key, _, ok := apigwtest.Match(gateway.RouteKeys(), req.Method, req.Path)
 	if !ok {
 		r.t.Fatalf("no route for %s %s", req.Method, req.Path)
 	}
