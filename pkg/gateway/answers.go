@@ -56,16 +56,16 @@ type table struct {
 // family shapes a body from an answer.
 type family func(a answer) any
 
-// Family N (seeds 001, 002): {"success", "message"}.
-func familyN(a answer) any {
+// The code-by-action and path-email APIs: {"success", "message"}.
+func codeByActionBody(a answer) any {
 	return struct {
 		Success bool   `json:"success"`
 		Message string `json:"message"`
 	}{a.status < 300, a.message}
 }
 
-// Family L (seed 003): {"message"} on success, {"error"} otherwise.
-func familyL(a answer) any {
+// The link API: {"message"} on success, {"error"} otherwise.
+func linkBody(a answer) any {
 	if a.status < 300 {
 		return struct {
 			Message string `json:"message"`
@@ -76,15 +76,16 @@ func familyL(a answer) any {
 	}{a.message}
 }
 
-// Family 0 (seed 000): {"message"}.
-func family0(a answer) any {
+// The minimal API: {"message"}.
+func minimalBody(a answer) any {
 	return struct {
 		Message string `json:"message"`
 	}{a.message}
 }
 
-// Family E (seed 004): {"message", "status"}, the status mirroring HTTP's.
-func familyE(a answer) any {
+// The user-name-or-email API: {"message", "status"}, the status mirroring
+// HTTP's.
+func usernameOrEmailBody(a answer) any {
 	return struct {
 		Message string `json:"message"`
 		Status  int    `json:"status"`
@@ -117,7 +118,7 @@ const (
 
 var (
 	otpCreate = table{
-		routes: []string{"POST /auth/otp"}, family: familyN,
+		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
 		ok:      answer{200, "Successfully sent OTP."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not send OTP. Please try again."},
@@ -131,7 +132,7 @@ var (
 		},
 	}
 	otpValidate = table{
-		routes: []string{"POST /auth/otp"}, family: familyN,
+		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
@@ -150,7 +151,7 @@ var (
 		},
 	}
 	emailReset = table{
-		routes: []string{"POST /{email}/reset-password"}, family: familyN,
+		routes: []string{"POST /{email}/reset-password"}, family: codeByActionBody,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not reset password. Please try again."},
@@ -168,7 +169,7 @@ var (
 		},
 	}
 	linkRequest = table{
-		routes: []string{"POST /auth/request-reset-password"}, family: familyL,
+		routes: []string{"POST /auth/request-reset-password"}, family: linkBody,
 		ok:      answer{200, "Reset link sent"},
 		invalid: answer{400, msgLInvalidBody},
 		failed:  answer{500, msgLFailed},
@@ -181,7 +182,7 @@ var (
 		},
 	}
 	linkReset = table{
-		routes: []string{"POST /auth/reset-password", "POST /auth/reset-password/{token}"}, family: familyL,
+		routes: []string{"POST /auth/reset-password", "POST /auth/reset-password/{token}"}, family: linkBody,
 		ok:      answer{200, "Password has been reset"},
 		invalid: answer{400, msgLInvalidBody},
 		failed:  answer{500, msgLFailed},
@@ -193,7 +194,7 @@ var (
 		},
 	}
 	generate = table{
-		routes: []string{"POST /generate-otp"}, family: family0,
+		routes: []string{"POST /generate-otp"}, family: minimalBody,
 		ok:      answer{200, "OTP generated and sent"},
 		invalid: answer{400, "Email is required"},
 		failed:  answer{500, msg0Failed},
@@ -206,7 +207,7 @@ var (
 		},
 	}
 	seedReset = table{
-		routes: []string{"POST /reset-password"}, family: family0,
+		routes: []string{"POST /reset-password"}, family: minimalBody,
 		ok:      answer{200, "Password has been reset successfully"},
 		invalid: answer{400, "Email, OTP, and new password are required"},
 		failed:  answer{500, msg0Failed},
@@ -224,7 +225,7 @@ var (
 		},
 	}
 	armorRequest = table{
-		routes: []string{"POST /auth/forgot-password"}, family: familyE,
+		routes: []string{"POST /auth/forgot-password"}, family: usernameOrEmailBody,
 		ok:      answer{201, "OTP sent to mail!"},
 		invalid: answer{400, msgENoName},
 		failed:  answer{500, msgEFailed},
@@ -238,7 +239,7 @@ var (
 		},
 	}
 	armorReset = table{
-		routes: []string{"PUT /auth/forgot-password"}, family: familyE,
+		routes: []string{"PUT /auth/forgot-password"}, family: usernameOrEmailBody,
 		ok:      answer{201, "Password updated successfully!"},
 		invalid: answer{400, msgENoName},
 		failed:  answer{500, msgEFailed},

@@ -84,9 +84,9 @@ var serves = map[string]serveFunc{
 	"POST /auth/reset-password":         serveLinkReset,
 	"POST /auth/reset-password/{token}": serveLinkResetInPath,
 	"POST /generate-otp":                serveGenerate,
-	"POST /reset-password":              serveSeedReset,
-	"POST /auth/forgot-password":        serveArmorRequest,
-	"PUT /auth/forgot-password":         serveArmorReset,
+	"POST /reset-password":              serveMinimalReset,
+	"POST /auth/forgot-password":        serveUsernameOrEmailRequest,
+	"PUT /auth/forgot-password":         serveUsernameOrEmailReset,
 }
 
 // New returns a handler for the named route keys, its reset page with

@@ -6,7 +6,7 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// Family L, seed 003: reset links.
+// The link API: reset links.
 
 // serveLinkRequest is POST /auth/request-reset-password with {"email"}.
 func serveLinkRequest(ctx context.Context, flows Flows, req request) (*table, error) {

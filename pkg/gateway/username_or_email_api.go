@@ -7,11 +7,12 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// Family E, seed 004 (email-armor): the account is named by userEmail or
-// userName, and the code is bound to the device (User-Agent) that asked.
+// The user-name-or-email API (email-armor's): the account is named by
+// userEmail or userName, and the code is bound to the device (User-Agent)
+// that asked.
 
-// serveArmorRequest is POST /auth/forgot-password with {"userEmail"?, "userName"?}.
-func serveArmorRequest(ctx context.Context, flows Flows, req request) (*table, error) {
+// serveUsernameOrEmailRequest is POST /auth/forgot-password with {"userEmail"?, "userName"?}.
+func serveUsernameOrEmailRequest(ctx context.Context, flows Flows, req request) (*table, error) {
 	body, err := req.body()
 	if err != nil {
 		return &armorRequest, err
@@ -26,9 +27,9 @@ func serveArmorRequest(ctx context.Context, flows Flows, req request) (*table, e
 	return &armorRequest, armorOutcome(lookup, err)
 }
 
-// serveArmorReset is PUT /auth/forgot-password with
+// serveUsernameOrEmailReset is PUT /auth/forgot-password with
 // {"userEmail"?, "userName"?, "otp", "newPassword"}.
-func serveArmorReset(ctx context.Context, flows Flows, req request) (*table, error) {
+func serveUsernameOrEmailReset(ctx context.Context, flows Flows, req request) (*table, error) {
 	body, err := req.body()
 	if err != nil {
 		return &armorReset, err

@@ -6,7 +6,7 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// Family 0, seed 000: the tutorial's two routes, without its flaws (it
+// The minimal API: a tutorial's two routes, without its flaws (it
 // logged codes and passwords and let anyone guess without limit).
 
 // serveGenerate is POST /generate-otp with {"email"}.
@@ -24,8 +24,8 @@ func serveGenerate(ctx context.Context, flows Flows, req request) (*table, error
 	})
 }
 
-// serveSeedReset is POST /reset-password with {"email", "otp", "newPassword"}.
-func serveSeedReset(ctx context.Context, flows Flows, req request) (*table, error) {
+// serveMinimalReset is POST /reset-password with {"email", "otp", "newPassword"}.
+func serveMinimalReset(ctx context.Context, flows Flows, req request) (*table, error) {
 	body, err := req.body()
 	if err != nil {
 		return &seedReset, err

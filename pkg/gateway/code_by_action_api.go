@@ -6,8 +6,9 @@ import (
 	"github.com/passreset/passreset/pkg/reset"
 )
 
-// Family N, seeds 001 and 002: POST /auth/otp with an action, and
-// POST /{email}/reset-password.
+// The code-by-action API, POST /auth/otp with an action, and the path-email
+// API, POST /{email}/reset-password (docs/contract.md names the documents
+// each follows).
 
 // serveOTP is POST /auth/otp: {"action": "create", "email"} or
 // {"action": "validate", "email", "otp", "new_password"}.
