@@ -15,10 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
@@ -35,11 +35,11 @@ const resetURL = "https://app.passreset.bench/reset?token={token}"
 type harness struct {
 	stack   *emulator.Stack
 	cfg     config.Config
-	svc     app.Service
+	svc     function.Service
 	handler *gateway.Handler
 	rec     *recorder
 	clock   *clock
-	direct  app.Clients
+	direct  function.Clients
 	// oldHash is the stored hash every account starts with (one argon2id
 	// hash, made once, of oldPassword).
 	oldHash string
@@ -71,7 +71,7 @@ func newHarness(ctx context.Context, stack *emulator.Stack) (*harness, error) {
 		return nil, err
 	}
 	log := slog.New(slog.DiscardHandler)
-	if h.svc, err = app.NewServiceWith(cfg, clients, log, h.clock.Now); err != nil {
+	if h.svc, err = function.NewServiceWith(cfg, clients, log, h.clock.Now); err != nil {
 		return nil, err
 	}
 	if h.handler, err = gateway.New(h.svc.Flows, log, gateway.RouteKeys()); err != nil {
@@ -89,12 +89,12 @@ func newHarness(ctx context.Context, stack *emulator.Stack) (*harness, error) {
 
 // clientsFor builds the service's clients on the emulators, recorded by
 // rec when it is not nil.
-func clientsFor(stack *emulator.Stack, rec *recorder) app.Clients {
-	cfg := app.LocalConfig()
+func clientsFor(stack *emulator.Stack, rec *recorder) function.Clients {
+	cfg := function.LocalConfig()
 	if rec != nil {
 		cfg.APIOptions = rec.apiOptions()
 	}
-	return app.ClientsAt(cfg, app.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint})
+	return function.ClientsAt(cfg, function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint})
 }
 
 type account struct{ ID, Email string }

@@ -12,7 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go"
 
-	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/function"
 )
 
 // replay makes the same DynamoDB and SES calls a flow made, straight with
@@ -22,7 +22,7 @@ import (
 // succeeds as the original's work would, whatever the original changed;
 // a ConditionCheck in a transaction, which is nothing but a condition, is
 // dropped with them. The floor is thus what the calls cost, not the rules.
-func replay(ctx context.Context, c app.Clients, calls []call) (time.Duration, error) {
+func replay(ctx context.Context, c function.Clients, calls []call) (time.Duration, error) {
 	ins := make([]any, 0, len(calls))
 	for _, cl := range calls {
 		ins = append(ins, unconditional(cl.Input))

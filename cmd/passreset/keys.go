@@ -12,7 +12,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/keyring"
 )
 
@@ -65,12 +65,12 @@ func (c cli) secretsClient(ctx context.Context, endpoint, id string) (client *se
 	if endpoint != "" && !awsEnv {
 		// An emulator takes any credentials; a real endpoint given by URL
 		// gets the SDK's own, when the environment has some.
-		cfg = app.LocalConfig()
+		cfg = function.LocalConfig()
 	} else if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
 		return nil, "", fmt.Errorf("AWS configuration: %w", err)
 	}
 	if endpoint != "" {
-		return app.ClientsAt(cfg, app.Endpoints{Secrets: endpoint}).Secrets, endpoint, nil
+		return function.ClientsAt(cfg, function.Endpoints{Secrets: endpoint}).Secrets, endpoint, nil
 	}
 	// A secret is read in its own region, which its ARN names.
 	if a, err := arn.Parse(id); err == nil && a.Region != "" {

@@ -13,10 +13,10 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/devserver"
 	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/function"
 )
 
 // target is the DynamoDB that tables and user work on, and the service's
@@ -75,7 +75,7 @@ func (c cli) resolve(ctx context.Context, f targetFlags) (target, error) {
 		}
 		// An emulator takes any credentials; a real endpoint given by URL
 		// gets the SDK's own, when the environment has some.
-		cfg = app.LocalConfig()
+		cfg = function.LocalConfig()
 		if awsEnv {
 			var err error
 			if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
@@ -84,7 +84,7 @@ func (c cli) resolve(ctx context.Context, f targetFlags) (target, error) {
 		}
 		t.where = endpoint
 	}
-	t.db = app.ClientsAt(cfg, app.Endpoints{DynamoDB: endpoint}).DynamoDB
+	t.db = function.ClientsAt(cfg, function.Endpoints{DynamoDB: endpoint}).DynamoDB
 
 	// The service's own configuration, on the dev defaults, so the layout
 	// of the users table is read exactly as the functions read it.

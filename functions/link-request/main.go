@@ -3,17 +3,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/function"
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "link-request", os.LookupEnv)
+	handler, err := function.Handler("link-request", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "link-request: %v\n", err)
 		os.Exit(1)

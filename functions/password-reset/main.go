@@ -3,17 +3,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/function"
 )
 
 func main() {
-	handler, err := app.FunctionHandler(context.Background(), "password-reset", os.LookupEnv)
+	handler, err := function.Handler("password-reset", os.LookupEnv)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "password-reset: %v\n", err)
 		os.Exit(1)

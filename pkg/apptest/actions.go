@@ -13,7 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/passreset/passreset/pkg/app"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 )
 
@@ -57,11 +57,11 @@ func (a *Actions) add(acts ...Action) {
 func (e *Env) RecordActions(t testing.TB) *Actions {
 	t.Helper()
 	acts := &Actions{}
-	awsCfg := app.LocalConfig()
+	awsCfg := function.LocalConfig()
 	awsCfg.APIOptions = append(e.Calls.apiOptions(), acts.apiOption)
-	clients := app.ClientsAt(awsCfg, app.Endpoints{DynamoDB: e.Stack.DynamoDBEndpoint, SES: e.Stack.SESEndpoint})
+	clients := function.ClientsAt(awsCfg, function.Endpoints{DynamoDB: e.Stack.DynamoDBEndpoint, SES: e.Stack.SESEndpoint})
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	svc, err := app.NewServiceWith(e.Config, clients, log, e.Clock.Now)
+	svc, err := function.NewServiceWith(e.Config, clients, log, e.Clock.Now)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

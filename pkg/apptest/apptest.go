@@ -26,10 +26,10 @@ import (
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
@@ -53,7 +53,7 @@ const testKey = "7465737420686d6163206b65792074686174206973203332206279746573212
 type Env struct {
 	Stack   *emulator.Stack
 	Config  config.Config
-	Service app.Service
+	Service function.Service
 	Handler *gateway.Handler // every route of the contract
 	Clock   *Clock
 	Calls   *Calls
@@ -93,15 +93,15 @@ func New(t testing.TB, overrides Settings) *Env {
 	}
 
 	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}}
-	at := app.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
+	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
 	if cfg.HMACKeySecretARN != "" {
 		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
 		at.Secrets = e.Secret.srv.URL
 	}
-	awsCfg := app.LocalConfig()
+	awsCfg := function.LocalConfig()
 	awsCfg.APIOptions = e.Calls.apiOptions()
 	awsCfg.HTTPClient = e.Calls // for ThrottleWith (throttle.go)
-	clients := app.ClientsAt(awsCfg, at)
+	clients := function.ClientsAt(awsCfg, at)
 	e.DB = clients.DynamoDB
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -110,7 +110,7 @@ func New(t testing.TB, overrides Settings) *Env {
 		t.Fatalf("apptest: %v", err)
 	}
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	e.Service, err = app.NewServiceWith(cfg, clients, log, e.Clock.Now)
+	e.Service, err = function.NewServiceWith(cfg, clients, log, e.Clock.Now)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

@@ -23,10 +23,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 	"github.com/aws/smithy-go/middleware"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/apptest"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/password"
@@ -120,28 +120,28 @@ func newCallRecorder(t *testing.T) *callRecorder {
 	secrets := fakeSecretsManager(t, hmacKeySecretARN, templateSecret(t))
 	cfg := env.Config
 	cfg.HMACKeySecretARN = hmacKeySecretARN
-	awsCfg := app.LocalConfig()
+	awsCfg := function.LocalConfig()
 	awsCfg.APIOptions = []func(*middleware.Stack) error{r.record}
-	clients := app.ClientsAt(awsCfg, app.Endpoints{SES: env.Stack.SESEndpoint, Secrets: secrets.URL})
+	clients := function.ClientsAt(awsCfg, function.Endpoints{SES: env.Stack.SESEndpoint, Secrets: secrets.URL})
 	// env.DB is the client apptest records actions on.
 	clients.DynamoDB = dynamodb.New(env.DB.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(slices.Clip(o.APIOptions), r.record)
 	})
 	log := slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	for dir, keys := range gateway.FunctionRoutes {
-		svc, err := app.NewServiceWith(cfg, clients, log, env.Clock.Now)
+		svc, err := function.NewServiceWith(cfg, clients, log, env.Clock.Now)
 		if err != nil {
 			t.Fatalf("function %s: %v", logicalID(dir), err)
 		}
-		if r.handler[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, app.PageOptions(cfg)); err != nil {
+		if r.handler[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, function.PageOptions(cfg)); err != nil {
 			t.Fatalf("function %s: %v", logicalID(dir), err)
 		}
 		revealing := cfg
 		revealing.Reset.RevealUnknownAccounts = true
-		if svc, err = app.NewServiceWith(revealing, clients, log, env.Clock.Now); err != nil {
+		if svc, err = function.NewServiceWith(revealing, clients, log, env.Clock.Now); err != nil {
 			t.Fatalf("function %s: %v", logicalID(dir), err)
 		}
-		if r.revealing[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, app.PageOptions(revealing)); err != nil {
+		if r.revealing[dir], err = gateway.ForFunctionWithOptions(dir, svc.Flows, log, function.PageOptions(revealing)); err != nil {
 			t.Fatalf("function %s: %v", logicalID(dir), err)
 		}
 		r.seen[dir] = map[grant]bool{}

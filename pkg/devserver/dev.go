@@ -21,10 +21,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -183,14 +183,14 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(serviceLog, nil))
-	svc, err := app.NewService(cfg, clients, log)
+	svc, err := function.NewService(cfg, clients, log)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
 	if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
-	handler, err := NewServer(svc.Flows, app.PageOptions(cfg), log, opts.Stdout)
+	handler, err := NewServer(svc.Flows, function.PageOptions(cfg), log, opts.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
@@ -207,8 +207,8 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 
 // Clients are the service's AWS clients on the emulators at the given
 // endpoints, with the static credentials they accept.
-func Clients(dynamoDBEndpoint, sesEndpoint string) app.Clients {
-	return app.ClientsAt(app.LocalConfig(), app.Endpoints{DynamoDB: dynamoDBEndpoint, SES: sesEndpoint})
+func Clients(dynamoDBEndpoint, sesEndpoint string) function.Clients {
+	return function.ClientsAt(function.LocalConfig(), function.Endpoints{DynamoDB: dynamoDBEndpoint, SES: sesEndpoint})
 }
 
 // addDemo adds the demo account unless an account has its email already

@@ -1,8 +1,8 @@
 package devserver
 
 import (
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/config"
+	"github.com/passreset/passreset/pkg/function"
 )
 
 // DevHMACKey is the key codes are hashed with on the dev stack. It is
@@ -71,4 +71,4 @@ func FunctionEnv(getenv func(string) string, st State) []string {
 
 // Region is the region the dev stack's clients name; the emulators accept
 // any.
-const Region = app.LocalRegion
+const Region = function.LocalRegion

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -39,7 +39,7 @@ type storeEnv struct {
 func newStore(t *testing.T) storeEnv {
 	t.Helper()
 	stack := emulator.Need(t)
-	db := app.ClientsAt(app.LocalConfig(), app.Endpoints{DynamoDB: stack.DynamoDBEndpoint}).DynamoDB
+	db := function.ClientsAt(function.LocalConfig(), function.Endpoints{DynamoDB: stack.DynamoDBEndpoint}).DynamoDB
 	suffix := randHex(4)
 	tokens, users := "st-tokens-"+suffix, "st-users-"+suffix
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
-	"github.com/passreset/passreset/pkg/app"
 	"github.com/passreset/passreset/pkg/apptest"
+	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 )
 
@@ -29,7 +29,7 @@ func newOriginEnv(t *testing.T, settings apptest.Settings) *apptest.Env {
 	t.Helper()
 	settings["IP_LIMIT"] = "1000" // many sends from one address in one test
 	env := apptest.New(t, settings)
-	h, err := gateway.NewWithOptions(env.Service.Flows, slog.New(slog.DiscardHandler), gateway.RouteKeys(), app.PageOptions(env.Config))
+	h, err := gateway.NewWithOptions(env.Service.Flows, slog.New(slog.DiscardHandler), gateway.RouteKeys(), function.PageOptions(env.Config))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -329,7 +329,7 @@ func TestSecretsRedacted(t *testing.T) {
 	})
 }
 
-// TestSecretsRedactedInJSONLog: pkg/app logs with slog.NewJSONHandler, which
+// TestSecretsRedactedInJSONLog: pkg/function logs with slog.NewJSONHandler, which
 // encodes string-kinded values with encoding/json and never calls String, so
 // each secret type also implements slog.LogValuer and encoding.TextMarshaler:
 // slog.Any("code", code), or a struct holding a CodeHash, logs "[REDACTED]".

@@ -1,5 +1,5 @@
 // Command sdk is the SDK cold-start floor: a hello-world aws-lambda-go
-// bootstrap that, like every function (pkg/app.EnvClients), builds an AWS
+// bootstrap that, like every function (pkg/function.EnvClients), builds an AWS
 // configuration from the Lambda environment (Region and the role's
 // credentials) and constructs a DynamoDB, an SES v2 and a Secrets Manager
 // client before it starts. Whatever a function's cold start costs beyond

@@ -1,10 +1,10 @@
-// Package app builds the service from its configuration: the AWS clients,
-// the store, the mailer, the keys and the flows. The four Lambda mains, the
-// development server and the CLI all build it here, so they cannot drift.
-package app
+// Package function wires a Lambda function: from its configuration it
+// builds the AWS clients, the store, the mailer, the keys, the flows and
+// the HTTP edge. The four Lambda mains, the development server and the CLI
+// all build them here, so they cannot drift.
+package function
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -163,10 +163,10 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
 }
 
-// FunctionHandler reads the configuration through lookup (os.LookupEnv),
+// Handler reads the configuration through lookup (os.LookupEnv),
 // builds the clients and the service, and returns the handler of the named
 // function. It is all a Lambda main does at cold start.
-func FunctionHandler(ctx context.Context, function string, lookup func(string) (string, bool)) (*gateway.Handler, error) {
+func Handler(name string, lookup func(string) (string, bool)) (*gateway.Handler, error) {
 	cfg, err := config.LoadEnv(lookup)
 	if err != nil {
 		return nil, err
@@ -175,12 +175,12 @@ func FunctionHandler(ctx context.Context, function string, lookup func(string) (
 	if err != nil {
 		return nil, err
 	}
-	log := Logger().With("function", function)
+	log := Logger().With("function", name)
 	svc, err := NewService(cfg, clients, log)
 	if err != nil {
 		return nil, err
 	}
-	return gateway.ForFunctionWithOptions(function, svc.Flows, log, PageOptions(cfg))
+	return gateway.ForFunctionWithOptions(name, svc.Flows, log, PageOptions(cfg))
 }
 
 // PageOptions are the HTTP edge's settings in cfg: the reset page's, and
