@@ -73,13 +73,13 @@ func serveEmailReset(ctx context.Context, flows Flows, req request) (*table, err
 }
 
 // requiredEmail reads and parses an email field that must be there.
-func requiredEmail(body object, field string) (string, error) {
+func requiredEmail(body object, field string) (reset.Email, error) {
 	v, present, err := body.text(field)
 	if err != nil {
-		return "", err
+		return reset.Email{}, err
 	}
 	if !present {
-		return "", errBadBody
+		return reset.Email{}, errBadBody
 	}
 	return reset.ParseEmail(v)
 }

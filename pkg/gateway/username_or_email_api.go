@@ -87,7 +87,7 @@ func armorOutcome(lookup reset.Lookup, err error) error {
 	if !errors.Is(err, reset.ErrUnknownAccount) {
 		return err
 	}
-	if lookup.Email != "" {
+	if lookup.Email != (reset.Email{}) {
 		return reset.ErrInvalidEmail
 	}
 	return reset.ErrInvalidUsername

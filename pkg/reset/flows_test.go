@@ -2,6 +2,7 @@ package reset
 
 import (
 	"errors"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -34,12 +35,12 @@ var (
 )
 
 var (
-	byAlice       = Lookup{Email: alice.Email}
+	byAlice       = Lookup{Email: mustEmail(alice.Email)}
 	byAliceName   = Lookup{Username: alice.Username}
-	byBob         = Lookup{Email: bob.Email}
-	byTwins       = Lookup{Email: twin1.Email}
+	byBob         = Lookup{Email: mustEmail(bob.Email)}
+	byTwins       = Lookup{Email: mustEmail(twin1.Email)}
 	byTwinsName   = Lookup{Username: twin1.Username}
-	byNobody      = Lookup{Email: "nobody@example.test"}
+	byNobody      = Lookup{Email: mustEmail("nobody@example.test")}
 	byNobodysName = Lookup{Username: "nobody.at.all"}
 )
 
@@ -179,7 +180,7 @@ func (h *harness) codeFor(t *testing.T, l Lookup) Code {
 func (h *harness) linkFor(t *testing.T, email string) Token {
 	t.Helper()
 	n := len(h.mail.all())
-	if err := h.svc.RequestLink(t.Context(), LinkRequest{Email: email, IP: clientIP}); err != nil {
+	if err := h.svc.RequestLink(t.Context(), LinkRequest{Email: mustEmail(email), IP: clientIP}); err != nil {
 		t.Fatalf("RequestLink(%q): %v", email, err)
 	}
 	mails := h.mail.all()
@@ -432,4 +433,13 @@ func declaredErrors(t *testing.T) map[string]string {
 		t.Fatal("errors.go: found no exported Err variables")
 	}
 	return out
+}
+
+// mustEmail parses a test's address; the tests' addresses are all valid.
+func mustEmail(s string) Email {
+	e, err := ParseEmail(s)
+	if err != nil {
+		panic(fmt.Sprintf("test address %q: %v", s, err))
+	}
+	return e
 }

@@ -2,12 +2,24 @@ package reset
 
 import (
 	"context"
+	"log/slog"
 	"errors"
 	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 )
+
+// Email is an address as ParseEmail made it: trimmed, lower-cased, a
+// single plain ASCII address. Nothing else makes one, so whatever holds an
+// Email holds a checked address; the zero Email is none.
+type Email struct{ addr string }
+
+// String returns the address.
+func (e Email) String() string { return e.addr }
+
+// LogValue keeps the address out of log lines: an email has no place there.
+func (e Email) LogValue() slog.Value { return slog.StringValue("[email]") }
 
 // ParseEmail trims and lower-cases an email and refuses anything but a
 // single plain address. The result is a lookup key only: mail goes to the
@@ -16,49 +28,49 @@ import (
 // It is strict on purpose. Lists ("a@x, b@y"), CR/LF, display names and
 // non-ASCII look-alikes have each been the way into someone else's reset
 // elsewhere; a real address needs none of them.
-func ParseEmail(s string) (string, error) {
+func ParseEmail(s string) (Email, error) {
 	// Only spaces and tabs are trimmed: a CR or LF anywhere is refused.
 	e := strings.Trim(s, " \t")
 	if len(e) < 3 || len(e) > 254 {
-		return "", ErrInvalidEmail
+		return Email{}, ErrInvalidEmail
 	}
 	// ASCII is checked before lower-casing, because Unicode lower-cases a
 	// few non-ASCII capitals to ASCII letters (KELVIN SIGN to "k").
 	for i := 0; i < len(e); i++ {
 		if e[i] >= 0x80 {
-			return "", ErrInvalidEmail
+			return Email{}, ErrInvalidEmail
 		}
 	}
 	e = strings.ToLower(e)
 	at := strings.IndexByte(e, '@')
 	if at < 1 || at != strings.LastIndexByte(e, '@') || at > 64 {
-		return "", ErrInvalidEmail
+		return Email{}, ErrInvalidEmail
 	}
 	local, domain := e[:at], e[at+1:]
 	for i := 0; i < len(local); i++ {
 		if !localChar(local[i]) {
-			return "", ErrInvalidEmail
+			return Email{}, ErrInvalidEmail
 		}
 	}
 	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
-		return "", ErrInvalidEmail
+		return Email{}, ErrInvalidEmail
 	}
 	labels := strings.Split(domain, ".")
 	if len(labels) < 2 {
-		return "", ErrInvalidEmail
+		return Email{}, ErrInvalidEmail
 	}
 	for _, l := range labels {
 		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", ErrInvalidEmail
+			return Email{}, ErrInvalidEmail
 		}
 		for i := 0; i < len(l); i++ {
 			c := l[i]
 			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return "", ErrInvalidEmail
+				return Email{}, ErrInvalidEmail
 			}
 		}
 	}
-	return e, nil
+	return Email{addr: e}, nil
 }
 
 // localChar is RFC 5322's atext plus the dot, less "%": no space, comma,
@@ -92,7 +104,7 @@ func ParseUsername(s string) (string, error) {
 // Lookup names an account by email or by user name, as parsed by
 // ParseEmail and ParseUsername. Email wins when both are set.
 type Lookup struct {
-	Email    string
+	Email    Email
 	Username string
 }
 
@@ -101,8 +113,8 @@ type Lookup struct {
 // one account answers to is unknown: picking one would mail a stranger,
 // and a 500 would say the name exists.
 func (s *Service) find(ctx context.Context, l Lookup) (acct Account, ok bool, err error) {
-	if l.Email != "" {
-		acct, err = s.store.AccountByEmail(ctx, l.Email)
+	if l.Email != (Email{}) {
+		acct, err = s.store.AccountByEmail(ctx, l.Email.String())
 	} else {
 		acct, err = s.store.AccountByUsername(ctx, l.Username)
 	}
@@ -121,15 +133,15 @@ func (s *Service) find(ctx context.Context, l Lookup) (acct Account, ok bool, er
 
 // kind says which name a Lookup holds, for keys and logs.
 func (l Lookup) kind() string {
-	if l.Email != "" {
+	if l.Email != (Email{}) {
 		return "email"
 	}
 	return "username"
 }
 
 func (l Lookup) name() string {
-	if l.Email != "" {
-		return l.Email
+	if l.Email != (Email{}) {
+		return l.Email.String()
 	}
 	return l.Username
 }

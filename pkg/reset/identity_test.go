@@ -29,7 +29,7 @@ func TestParseEmail(t *testing.T) {
 	for _, tt := range valid {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := ParseEmail(tt.in)
-			if err != nil || got != tt.want {
+			if err != nil || got.String() != tt.want {
 				t.Errorf("ParseEmail(%q) = %q, %v; want %q, nil", tt.in, got, err, tt.want)
 			}
 		})
@@ -91,8 +91,8 @@ func TestParseEmail(t *testing.T) {
 			if !errors.Is(err, ErrInvalidEmail) {
 				t.Errorf("ParseEmail(%q) = %q, %v; want ErrInvalidEmail", tt.in, got, err)
 			}
-			if got != "" {
-				t.Errorf("ParseEmail(%q) = %q with an error; want \"\"", tt.in, got)
+			if got != (Email{}) {
+				t.Errorf("ParseEmail(%q) = %q with an error; want the zero Email", tt.in, got)
 			}
 		})
 	}

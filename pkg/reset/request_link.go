@@ -7,7 +7,7 @@ import (
 
 // LinkRequest asks for a reset link by mail.
 type LinkRequest struct {
-	Email string // as parsed by ParseEmail
+	Email Email
 	IP    string
 }
 

@@ -11,7 +11,7 @@ import (
 // unknown (zero), a decoy.
 func checkLinkRecord(t *testing.T, h *harness, email string, acct Account) {
 	t.Helper()
-	l := Lookup{Email: email}
+	l := Lookup{Email: mustEmail(email)}
 	h.store.mu.Lock()
 	var rec LinkRecord
 	n := h.store.names[h.subjectOf(l)]
@@ -41,7 +41,7 @@ func checkLinkRecord(t *testing.T, h *harness, email string, acct Account) {
 var requestLinkCases = []sendCase[LinkRequest]{
 	{
 		name:    "known account: the link to the stored address",
-		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: alice.Email} },
+		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: mustEmail(alice.Email)} },
 		mailTo:  alice.Email,
 		calls:   linkCalls,
 		check: func(t *testing.T, h *harness, err error) {
@@ -58,18 +58,18 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: byNobody.Email} },
 		wait:    true,
 		calls:   linkCalls,
-		check:   func(t *testing.T, h *harness, err error) { checkLinkRecord(t, h, byNobody.Email, Account{}) },
+		check:   func(t *testing.T, h *harness, err error) { checkLinkRecord(t, h, byNobody.Email.String(), Account{}) },
 	},
 	{
 		name:    "decoy: inactive account",
-		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: bob.Email} },
+		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: mustEmail(bob.Email)} },
 		wait:    true,
 		calls:   linkCalls,
 		check:   func(t *testing.T, h *harness, err error) { checkLinkRecord(t, h, bob.Email, bob) },
 	},
 	{
 		name:    "decoy: ambiguous email, a warning without the address",
-		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: twin1.Email} },
+		arrange: func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: mustEmail(twin1.Email)} },
 		wait:    true,
 		calls:   linkCalls,
 		check: func(t *testing.T, h *harness, err error) {
@@ -87,7 +87,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 	{
 		name:     "revealed: inactive account",
 		settings: reveal,
-		arrange:  func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: bob.Email} },
+		arrange:  func(t *testing.T, h *harness) LinkRequest { return LinkRequest{Email: mustEmail(bob.Email)} },
 		want:     ErrInactiveAccount,
 		calls:    []string{"CountRequest", "AccountByEmail"},
 	},
@@ -96,7 +96,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		settings: func(s *Settings) { s.IPLimit = 1 },
 		arrange: func(t *testing.T, h *harness) LinkRequest {
 			h.codeFor(t, byAliceName)
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		want:  ErrRateLimited,
 		calls: []string{"CountRequest"},
@@ -105,7 +105,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		name: "send limit: a code and a link to one name share the least interval",
 		arrange: func(t *testing.T, h *harness) LinkRequest {
 			h.codeFor(t, byAlice)
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		want:  ErrRateLimited,
 		calls: linkCalls,
@@ -115,14 +115,14 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		settings: func(s *Settings) { s.MaxSendsPerHour = 1 },
 		arrange: func(t *testing.T, h *harness) LinkRequest {
 			h.codeFor(t, byAliceName)
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		wait:  true,
 		calls: linkCalls,
 		check: func(t *testing.T, h *harness, err error) {
 			// Stored, not made the latest: the code mailed before lives.
 			h.store.mu.Lock()
-			n := h.store.names[h.subjectOf(Lookup{Email: alice.Email})]
+			n := h.store.names[h.subjectOf(Lookup{Email: mustEmail(alice.Email)})]
 			h.store.mu.Unlock()
 			if n == nil || n.linkHash == "" {
 				t.Fatal("no link stored under alice's email")
@@ -141,7 +141,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 			if err := h.guess(t, byAliceName, wrong(code)); !errors.Is(err, ErrInvalidCode) {
 				t.Fatalf("wrong guess: got %v, want %v", err, ErrInvalidCode)
 			}
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		mailTo: alice.Email,
 		calls:  linkCalls,
@@ -157,7 +157,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		name: "mail failed: withdrawn, answered as sent",
 		arrange: func(t *testing.T, h *harness) LinkRequest {
 			h.mail.failing("link", errMailDown)
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		calls: append(slices.Clone(linkCalls), "WithdrawLink"),
 		check: func(t *testing.T, h *harness, err error) {
@@ -182,7 +182,7 @@ var requestLinkCases = []sendCase[LinkRequest]{
 		settings: reveal,
 		arrange: func(t *testing.T, h *harness) LinkRequest {
 			h.mail.failing("link", errMailDown)
-			return LinkRequest{Email: alice.Email}
+			return LinkRequest{Email: mustEmail(alice.Email)}
 		},
 		want:  errMailDown,
 		calls: append(slices.Clone(linkCalls), "WithdrawLink"),

@@ -47,7 +47,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	}
 	// Rules that need no account come before the guess is counted, so a
 	// user who picked a weak password does not spend an attempt on it.
-	if err := s.policy.Check(req.NewPassword, req.Account.Email, req.Account.Username); err != nil {
+	if err := s.policy.Check(req.NewPassword, req.Account.Email.String(), req.Account.Username); err != nil {
 		return err
 	}
 	if s.settings.RevealUnknownAccounts {

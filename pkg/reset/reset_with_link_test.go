@@ -147,7 +147,7 @@ var linkStates = []linkState{
 		name: "withdrawn: its mail failed",
 		arrange: func(t *testing.T, h *harness) Token {
 			h.mail.failing("link", errMailDown)
-			if err := h.svc.RequestLink(t.Context(), LinkRequest{Email: alice.Email, IP: clientIP}); err != nil {
+			if err := h.svc.RequestLink(t.Context(), LinkRequest{Email: mustEmail(alice.Email), IP: clientIP}); err != nil {
 				t.Fatal(err)
 			}
 			h.mail.failing("link", nil)
