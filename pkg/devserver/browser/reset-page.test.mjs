@@ -8,84 +8,23 @@
 // looked at.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile } from 'node:child_process';
-import { mkdtemp, mkdir, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
 
-const run = promisify(execFile);
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-const shots = join(root, '.dev', 'screenshots');
-const chromiumPath = process.env.CHROMIUM || '/usr/bin/chromium';
+import { openStack, root, run, shots } from './devstack.mjs';
+
 const demo = 'demo@example.com';
 
-let work; // a temporary directory: the binary and the dev stack's state
-let bin; // the passreset CLI, built once
-let dev; // the passreset dev process
-let stack; // { api, ses, dynamodb }
+let stack; // { api, ses, dynamodb, bin, browser, close }: devstack.mjs
 let browser;
 
-// startDev runs passreset dev on free ports and resolves with the URLs its
-// banner prints ("API:", "Mail viewer:", "DynamoDB:").
-function startDev() {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(bin, ['dev', '--port', '0', '--ses-port', '0', '--dynamodb-port', '0', '--state-dir', join(work, 'state')], {
-      cwd: root,
-      // Two links for one account within a test: no wait between sends.
-      env: { ...process.env, MIN_SEND_INTERVAL: '0s', MAX_SENDS_PER_HOUR: '100' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    dev = child;
-    let out = '';
-    const urls = {};
-    const timer = setTimeout(() => reject(new Error(`passreset dev did not start in 120 s:\n${out}`)), 120_000);
-    const read = (chunk) => {
-      out += chunk;
-      for (const [key, label] of [['api', 'API:'], ['ses', 'Mail viewer:'], ['dynamodb', 'DynamoDB:']]) {
-        const m = out.match(new RegExp(`${label}\\s+(http://\\S+)`));
-        if (m) urls[key] = m[1];
-      }
-      if (urls.api && urls.ses && urls.dynamodb) {
-        clearTimeout(timer);
-        resolvePromise(urls);
-      }
-    };
-    child.stdout.on('data', read);
-    child.stderr.on('data', read);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`passreset dev exited with ${code}:\n${out}`));
-    });
-  });
-}
-
 before(async () => {
-  assert.ok(existsSync(chromiumPath), `${chromiumPath} not found: apt-get install chromium (or set CHROMIUM)`);
-  await mkdir(shots, { recursive: true });
-  work = await mkdtemp(join(tmpdir(), 'passreset-browser-'));
-  bin = join(work, 'passreset');
-  await run('go', ['build', '-o', bin, './cmd/passreset'], { cwd: root });
-  stack = await startDev();
-  browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  // Two links for one account within a test: no wait between sends.
+  stack = await openStack('browser', { MIN_SEND_INTERVAL: '0s', MAX_SENDS_PER_HOUR: '100' });
+  browser = stack.browser;
 });
 
 after(async () => {
-  await browser?.close();
-  if (dev && dev.exitCode === null) {
-    const exited = new Promise((r) => dev.once('exit', r));
-    dev.kill('SIGINT'); // passreset dev stops its emulators on an interrupt
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
-    if (dev.exitCode === null) dev.kill('SIGKILL');
-  }
-  if (work) await rm(work, { recursive: true, force: true });
+  await stack?.close();
 });
 
 // mails returns the SES emulator's store, oldest first.
@@ -129,7 +68,7 @@ async function linkInNewMail(email, before) {
 // checkPassword runs `passreset user check` against the dev stack's
 // DynamoDB; it exits 0 when the password matches.
 async function checkPassword(password) {
-  await run(bin, ['user', 'check', '--endpoint', stack.dynamodb, '--email', demo, '--password', password], { cwd: root });
+  await run(stack.bin, ['user', 'check', '--endpoint', stack.dynamodb, '--email', demo, '--password', password], { cwd: root });
 }
 
 // newPage opens a page that fails the test on a CSP violation or a
