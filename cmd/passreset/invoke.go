@@ -13,12 +13,11 @@ import (
 	"time"
 
 	"github.com/passreset/passreset/pkg/devserver"
-	"github.com/passreset/passreset/pkg/runtimeapi"
 )
 
 // invoke runs "invoke FUNCTION --event FILE": the function's real
-// bootstrap, built for this machine, under a local Lambda Runtime API, as
-// sam local invoke does without Docker. It talks to the running dev
+// bootstrap, built for this machine, under AWS's Lambda Runtime Interface
+// Emulator, the one sam local invoke runs, but without Docker. It talks to the running dev
 // stack's emulators. The response goes to stdout, the function's own
 // output to stderr.
 func (c cli) invoke(ctx context.Context, args []string) error {
@@ -59,22 +58,20 @@ func (c cli) invoke(ctx context.Context, args []string) error {
 		}
 	}
 
-	res, err := runtimeapi.Invoke(ctx, runtimeapi.Function{
-		Path:    path,
-		Name:    name,
-		Env:     devserver.FunctionEnv(c.getenv, st),
-		Timeout: *timeout,
-		Stdout:  c.stderr,
-		Stderr:  c.stderr,
+	res, err := c.runRIE(ctx, rieRun{
+		bootstrap: path,
+		name:      name,
+		env:       devserver.FunctionEnv(c.getenv, st),
+		timeout:   *timeout,
 	}, event)
 	if err != nil {
 		return fmt.Errorf("invoke %s: %w", name, err)
 	}
-	if res.Error != nil {
-		return fmt.Errorf("invoke %s: the function failed: %v", name, res.Error)
+	if res.failure != "" {
+		return fmt.Errorf("invoke %s: the function failed: %s", name, res.failure)
 	}
-	fmt.Fprintf(c.stdout, "%s\n", strings.TrimSpace(string(res.Response)))
-	fmt.Fprintf(c.stderr, "passreset invoke: %s answered in %d ms\n", name, res.Duration.Milliseconds())
+	fmt.Fprintf(c.stdout, "%s\n", strings.TrimSpace(string(res.response)))
+	fmt.Fprintf(c.stderr, "passreset invoke: %s answered in %d ms\n", name, res.duration.Milliseconds())
 	return nil
 }
 

@@ -71,3 +71,25 @@ func TestInvokeWithoutDevStack(t *testing.T) {
 		t.Errorf("exit %d, output:\n%s\nwant exit 2 saying no dev stack runs", code, out)
 	}
 }
+
+// TestInvokeFunctionError reads the RIE's 200s: a function's error and its
+// timeout are failures, an API Gateway response is not.
+func TestInvokeFunctionError(t *testing.T) {
+	tests := []struct {
+		name, body, want string
+		failed           bool
+	}{
+		{"response", `{"statusCode":400,"headers":{},"body":"{\"errorType\":\"x\"}"}`, "", false},
+		{"error", `{"errorMessage":"account demo is locked","errorType":"LockedError"}`, "LockedError: account demo is locked", true},
+		{"timeout", `Task timed out after 10.00 seconds`, "Sandbox.Timedout: Task timed out after 10.00 seconds", true},
+		{"not json", `hello`, "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, failed := functionError([]byte(tt.body))
+			if got != tt.want || failed != tt.failed {
+				t.Errorf("functionError(%s) = %q, %v; want %q, %v", tt.body, got, failed, tt.want, tt.failed)
+			}
+		})
+	}
+}
