@@ -129,13 +129,10 @@ func (w window) fullAfter(it item, now time.Time) bool {
 	return err != nil
 }
 
+// limitError is a spent limit that frees at frees. The HTTP edge turns the
+// wait into Retry-After seconds (gateway.retryAfter), in one place.
 func limitError(reason error, frees, now time.Time) error {
-	wait := frees.Sub(now)
-	// Whole seconds, rounded up, so a client that waits is let in.
-	if rem := wait % time.Second; rem > 0 {
-		wait += time.Second - rem
-	}
-	return &reset.LimitError{Err: reason, RetryAfter: wait}
+	return &reset.LimitError{Err: reason, RetryAfter: frees.Sub(now)}
 }
 
 // item is a DynamoDB item as returned by the SDK.

@@ -301,8 +301,9 @@ func (t *table) respond(outcome error) events.APIGatewayV2HTTPResponse {
 }
 
 // retryAfter is a 429's Retry-After for outcome, for the JSON answers and
-// the reset page alike: whole seconds until the limit frees, rounded up, so
-// a client that waits this long finds it freed.
+// the reset page alike, and the one place a wait becomes seconds: whole
+// seconds until the limit frees (reset.RetryAfter: at least one), rounded
+// up so a client that waits this long finds it freed.
 func retryAfter(outcome error) string {
 	retry := reset.RetryAfter(outcome)
 	if retry == 0 {

@@ -19,7 +19,8 @@ func TestRetryAfterRoundsUp(t *testing.T) {
 		{1500 * time.Millisecond, "2"},
 		{time.Second, "1"},
 		{59*time.Minute + 100*time.Millisecond, "3541"},
-		{0, "1"}, // reset.RetryAfter says at least a second
+		{0, "1"}, // a limit freed as it was refused: at least a second
+		{-time.Second, "1"},
 	} {
 		err := &reset.LimitError{Err: reset.ErrRateLimited, RetryAfter: tt.wait}
 		if got := retryAfter(err); got != tt.want {
