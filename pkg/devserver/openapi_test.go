@@ -467,17 +467,17 @@ func do(t *testing.T, method, url, body string, headers map[string]string) (int,
 func familyBody(family string, status int, message string) any {
 	var body map[string]any
 	switch family {
-	case "familyN":
+	case "codeByActionBody":
 		body = map[string]any{"success": status < 300, "message": message}
-	case "familyL":
+	case "linkBody":
 		if status < 300 {
 			body = map[string]any{"message": message}
 		} else {
 			body = map[string]any{"error": message}
 		}
-	case "family0":
+	case "minimalBody":
 		body = map[string]any{"message": message}
-	case "familyE":
+	case "usernameOrEmailBody":
 		body = map[string]any{"message": message, "status": status}
 	default:
 		return nil
