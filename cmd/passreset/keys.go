@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"github.com/passreset/passreset/pkg/function"
@@ -60,14 +59,9 @@ func (c cli) secretsClient(ctx context.Context, endpoint, id string) (client *se
 	if endpoint == "" {
 		endpoint = c.getenv("AWS_ENDPOINT_URL_SECRETS_MANAGER")
 	}
-	awsEnv := c.getenv("AWS_PROFILE") != "" || c.getenv("AWS_ACCESS_KEY_ID") != "" || c.getenv("AWS_REGION") != ""
-	var cfg aws.Config
-	if endpoint != "" && !awsEnv {
-		// An emulator takes any credentials; a real endpoint given by URL
-		// gets the SDK's own, when the environment has some.
-		cfg = function.LocalConfig()
-	} else if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-		return nil, "", fmt.Errorf("AWS configuration: %w", err)
+	cfg, err := c.awsConfig(ctx, endpoint)
+	if err != nil {
+		return nil, "", err
 	}
 	if endpoint != "" {
 		return function.ClientsAt(cfg, function.Endpoints{Secrets: endpoint}).Secrets, endpoint, nil

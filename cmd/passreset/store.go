@@ -44,6 +44,26 @@ func addTargetFlags(fs *flag.FlagSet) targetFlags {
 	}
 }
 
+// awsEnv reports whether the environment configures AWS.
+func (c cli) awsEnv() bool {
+	return c.getenv("AWS_PROFILE") != "" || c.getenv("AWS_ACCESS_KEY_ID") != "" || c.getenv("AWS_REGION") != ""
+}
+
+// awsConfig is the AWS configuration for a client at endpoint. An emulator
+// takes any credentials, so an endpoint with no AWS environment gets the
+// local ones; a real endpoint given by URL, or none, gets the SDK's own
+// configuration chain.
+func (c cli) awsConfig(ctx context.Context, endpoint string) (aws.Config, error) {
+	if endpoint != "" && !c.awsEnv() {
+		return function.LocalConfig(), nil
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("AWS configuration: %w", err)
+	}
+	return cfg, nil
+}
+
 // resolve picks the DynamoDB by the rule in usage: --endpoint, else
 // AWS_ENDPOINT_URL_DYNAMODB, else AWS when its environment is set, else
 // the dev stack. The table layout comes from the same variables the
@@ -54,35 +74,22 @@ func (c cli) resolve(ctx context.Context, f targetFlags) (target, error) {
 	if endpoint == "" {
 		endpoint = c.getenv("AWS_ENDPOINT_URL_DYNAMODB")
 	}
-	awsEnv := c.getenv("AWS_PROFILE") != "" || c.getenv("AWS_ACCESS_KEY_ID") != "" || c.getenv("AWS_REGION") != ""
-	var cfg aws.Config
-	switch {
-	case endpoint == "" && awsEnv:
-		var err error
-		if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-			return t, fmt.Errorf("AWS configuration: %w", err)
+	if endpoint == "" && !c.awsEnv() {
+		st, err := devserver.ReadState(stateDir(*f.state))
+		if err == nil {
+			endpoint = st.DynamoDB
+		} else {
+			endpoint = fmt.Sprintf("http://localhost:%d", devserver.DefaultDynamoDBPort)
 		}
+		t.devStack = true
+	}
+	cfg, err := c.awsConfig(ctx, endpoint)
+	if err != nil {
+		return t, err
+	}
+	t.where = endpoint
+	if endpoint == "" {
 		t.where = "AWS (" + cfg.Region + ")"
-	default:
-		if endpoint == "" {
-			st, err := devserver.ReadState(stateDir(*f.state))
-			if err == nil {
-				endpoint = st.DynamoDB
-			} else {
-				endpoint = fmt.Sprintf("http://localhost:%d", devserver.DefaultDynamoDBPort)
-			}
-			t.devStack = true
-		}
-		// An emulator takes any credentials; a real endpoint given by URL
-		// gets the SDK's own, when the environment has some.
-		cfg = function.LocalConfig()
-		if awsEnv {
-			var err error
-			if cfg, err = awsconfig.LoadDefaultConfig(ctx); err != nil {
-				return t, fmt.Errorf("AWS configuration: %w", err)
-			}
-		}
-		t.where = endpoint
 	}
 	t.db = function.ClientsAt(cfg, function.Endpoints{DynamoDB: endpoint}).DynamoDB
 

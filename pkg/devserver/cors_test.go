@@ -68,6 +68,7 @@ func corsServer(t *testing.T, origins ...string) (*httptest.Server, *counting) {
 	return ts, flows
 }
 
+// send makes one request and returns the response and its body, read.
 func send(t *testing.T, method, url, body string, headers map[string]string) (*http.Response, string) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
@@ -82,7 +83,10 @@ func send(t *testing.T, method, url, body string, headers map[string]string) (*h
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
 	return resp, string(b)
 }
 

@@ -8,7 +8,6 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -444,23 +443,8 @@ func (s spec) checkServed(op any, status int, header http.Header, mt, body strin
 // do makes one request and returns its status, headers and body.
 func do(t *testing.T, method, url, body string, headers map[string]string) (int, http.Header, string) {
 	t.Helper()
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, resp.Header, string(b)
+	resp, b := send(t, method, url, body, headers)
+	return resp.StatusCode, resp.Header, b
 }
 
 // familyBody is the body a family's table gives an answer (answers.go).

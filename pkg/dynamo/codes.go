@@ -168,19 +168,26 @@ func (s *Store) withdrawLatest(ctx context.Context, owner, id string, limit rese
 }
 
 func (s *Store) withdraw(ctx context.Context, pk string, u expression.UpdateBuilder, cond expression.ConditionBuilder) error {
+	// Not applied: superseded meanwhile, nothing of ours to take back.
+	if _, err := s.updateIf(ctx, pk, u, cond); err != nil {
+		return fmt.Errorf("withdraw: %w", err)
+	}
+	return nil
+}
+
+// updateIf applies u to the item pk when cond holds, and reports whether it
+// did: a refused condition is an answer here, not an error.
+func (s *Store) updateIf(ctx context.Context, pk string, u expression.UpdateBuilder, cond expression.ConditionBuilder) (applied bool, err error) {
 	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
 	if err != nil {
-		return err
+		return false, err
 	}
 	_, err = s.db.UpdateItem(ctx, s.update(pk, e, types.ReturnValueNone))
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		return nil // superseded meanwhile: nothing of ours to take back
+		return false, nil
 	}
-	if err != nil {
-		return fmt.Errorf("withdraw: %w", err)
-	}
-	return nil
+	return err == nil, err
 }
 
 // CountGuess counts a guess at the name's code before the caller compares
@@ -260,19 +267,11 @@ func (s *Store) ClaimNotice(ctx context.Context, owner string, window time.Durat
 	u := expression.Set(at, expression.Value(unix(now))).
 		Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
 	cond := at.AttributeNotExists().Or(at.LessThanEqual(expression.Value(unix(now.Add(-window)))))
-	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
-	if err != nil {
-		return false, err
-	}
-	_, err = s.db.UpdateItem(ctx, s.update(ownerKey(owner), e, types.ReturnValueNone))
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		return false, nil
-	}
+	claimed, err := s.updateIf(ctx, ownerKey(owner), u, cond)
 	if err != nil {
 		return false, fmt.Errorf("claim notice: %w", err)
 	}
-	return true, nil
+	return claimed, nil
 }
 
 func stillValid(it item, attr string, now time.Time) bool {

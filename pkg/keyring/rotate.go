@@ -101,12 +101,8 @@ func nextKID(doc document) string {
 			n = v
 		}
 	}
-	for {
-		n++
-		if id := "k" + strconv.Itoa(n); !ids[id] {
-			return id
-		}
-	}
+	// Every "kM" in ids has M <= n, so k(n+1) is new.
+	return "k" + strconv.Itoa(n+1)
 }
 
 // kidNumber is N of an id "kN", N a decimal number without sign.

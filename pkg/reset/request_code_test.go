@@ -303,22 +303,31 @@ var requestCodeCases = []sendCase[CodeRequest]{
 }
 
 func TestRequestCode(t *testing.T) {
-	for _, tt := range requestCodeCases {
+	runSendCases(t, requestCodeCases, "code", func(h *harness, req CodeRequest) error {
+		if req.IP == "" {
+			req.IP = clientIP
+		}
+		return h.svc.RequestCode(t.Context(), req)
+	})
+}
+
+// runSendCases runs each row through send, which makes the row's request
+// (from clientIP unless the row names an IP), and checks the answer, the
+// store calls, the one mail of kind (or none) and the row's own checks.
+func runSendCases[R any](t *testing.T, cases []sendCase[R], kind string, send func(*harness, R) error) {
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, tt.settings)
 			req := tt.arrange(t, h)
-			if req.IP == "" {
-				req.IP = clientIP
-			}
 			h.store.takeCalls()
 			before := len(h.mail.all())
 			var err error
-			checkWait(t, h, tt.wait, func() { err = h.svc.RequestCode(t.Context(), req) })
+			checkWait(t, h, tt.wait, func() { err = send(h, req) })
 			if !is(err, tt.want) {
-				t.Fatalf("RequestCode(%+v): got %v, want %v", req, err, tt.want)
+				t.Fatalf("request a %s (%+v): got %v, want %v", kind, req, err, tt.want)
 			}
 			checkCalls(t, h, tt.calls)
-			checkMailed(t, h.mail.all()[before:], "code", tt.mailTo)
+			checkMailed(t, h.mail.all()[before:], kind, tt.mailTo)
 			if tt.check != nil {
 				tt.check(t, h, err)
 			}

@@ -195,25 +195,10 @@ var requestLinkCases = []sendCase[LinkRequest]{
 }
 
 func TestRequestLink(t *testing.T) {
-	for _, tt := range requestLinkCases {
-		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, tt.settings)
-			req := tt.arrange(t, h)
-			if req.IP == "" {
-				req.IP = clientIP
-			}
-			h.store.takeCalls()
-			before := len(h.mail.all())
-			var err error
-			checkWait(t, h, tt.wait, func() { err = h.svc.RequestLink(t.Context(), req) })
-			if !is(err, tt.want) {
-				t.Fatalf("RequestLink(%+v): got %v, want %v", req, err, tt.want)
-			}
-			checkCalls(t, h, tt.calls)
-			checkMailed(t, h.mail.all()[before:], "link", tt.mailTo)
-			if tt.check != nil {
-				tt.check(t, h, err)
-			}
-		})
-	}
+	runSendCases(t, requestLinkCases, "link", func(h *harness, req LinkRequest) error {
+		if req.IP == "" {
+			req.IP = clientIP
+		}
+		return h.svc.RequestLink(t.Context(), req)
+	})
 }

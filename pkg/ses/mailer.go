@@ -10,7 +10,7 @@ import (
 	"errors"
 	"fmt"
 	htmltemplate "html/template"
-	"strings"
+	"regexp"
 	"sync"
 	texttemplate "text/template"
 	"time"
@@ -141,10 +141,9 @@ func (e *mailError) Error() string {
 		return "send " + e.mail + " mail: " + api.ErrorCode()
 	}
 	msg := e.err.Error()
-	for _, addr := range []string{e.to, strings.ToLower(e.to), strings.ToUpper(e.to)} {
-		if addr != "" {
-			msg = strings.ReplaceAll(msg, addr, "[recipient]")
-		}
+	if e.to != "" {
+		// In any case: a relay may echo the address as it likes.
+		msg = regexp.MustCompile("(?i)"+regexp.QuoteMeta(e.to)).ReplaceAllLiteralString(msg, "[recipient]")
 	}
 	return "send " + e.mail + " mail: " + msg
 }

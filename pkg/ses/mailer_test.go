@@ -251,6 +251,7 @@ func TestSendErrorNamesNoRecipient(t *testing.T) {
 	}{
 		{"API error", rejected, "send code mail: MessageRejected"},
 		{"other error naming the address", errors.New("dial tcp: no route for " + strings.ToUpper(to)), "send code mail: dial tcp: no route for [recipient]"},
+		{"other error, the address in mixed case", errors.New("relay refused Alice@Example.test"), "send code mail: relay refused [recipient]"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := ses.New(&fakeSES{err: tt.err}, settings)
