@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"html/template"
 	"mime"
 	"net/http"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/passreset/passreset/pkg/fill"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -226,20 +226,18 @@ func (r request) form() (url.Values, error) {
 //go:embed page/page.html page/page.css page/page.js
 var pageFiles embed.FS
 
-// pageAssets are the parsed template, the inline script and style, and
-// the Content-Security-Policy that allows exactly those two.
+// pageAssets are the parsed page, its inline script and style written
+// in, and the Content-Security-Policy that allows exactly those two.
 type pageAssets struct {
-	tmpl   *template.Template
-	script template.JS
-	style  template.CSS
-	csp    string
+	tmpl *fill.Template
+	csp  string
 }
 
 // loadPageAssets reads the embedded files once, on the first page served.
 var loadPageAssets = sync.OnceValues(func() (*pageAssets, error) {
-	tmpl, err := template.ParseFS(pageFiles, "page/page.html")
+	html, err := pageFiles.ReadFile("page/page.html")
 	if err != nil {
-		return nil, fmt.Errorf("parse page: %w", err)
+		return nil, fmt.Errorf("read page: %w", err)
 	}
 	script, err := pageFiles.ReadFile("page/page.js")
 	if err != nil {
@@ -249,10 +247,16 @@ var loadPageAssets = sync.OnceValues(func() (*pageAssets, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read page style: %w", err)
 	}
+	// The script and the style are ours, so they are written into the
+	// page before it is parsed, where no hole may be.
+	html = bytes.Replace(html, []byte("{{.Style}}"), style, 1)
+	html = bytes.Replace(html, []byte("{{.Script}}"), script, 1)
+	tmpl, err := fill.ParseHTML("page.html", string(html))
+	if err != nil {
+		return nil, fmt.Errorf("parse page: %w", err)
+	}
 	return &pageAssets{
-		tmpl:   tmpl,
-		script: template.JS(script),
-		style:  template.CSS(style),
+		tmpl: tmpl,
 		csp: "default-src 'none'; script-src " + cspHash(script) + "; style-src " + cspHash(style) +
 			"; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 	}, nil
@@ -297,20 +301,18 @@ func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse 
 	if h.opts.AppName != "" {
 		title += " · " + h.opts.AppName
 	}
-	var buf bytes.Buffer
-	err = assets.tmpl.Execute(&buf, struct {
-		Title, AppName, LoginURL, View         string
-		MinLength, MaxLength                   int
-		FormError, PasswordError, ConfirmError string
-		EmailError                             string
-		Script                                 template.JS
-		Style                                  template.CSS
-	}{
-		Title: title, AppName: h.opts.AppName, LoginURL: h.opts.LoginURL, View: p.view,
-		MinLength: h.opts.minLength(), MaxLength: h.opts.maxLength(),
-		FormError: p.formError, PasswordError: p.passwordError, ConfirmError: p.confirmError,
-		EmailError: p.emailError,
-		Script:     assets.script, Style: assets.style,
+	body, err := assets.tmpl.Fill(map[string]string{
+		"Title": title, "AppName": h.opts.AppName, "AppNameHidden": hiddenUnless(h.opts.AppName != ""),
+		"LoginURL": h.opts.LoginURL, "LoginHidden": hiddenUnless(h.opts.LoginURL != ""), "CloseHidden": hiddenUnless(h.opts.LoginURL == ""),
+		"View":      p.view,
+		"MinLength": strconv.Itoa(h.opts.minLength()), "MaxLength": strconv.Itoa(h.opts.maxLength()),
+		"ResetHidden": hiddenUnless(p.view == viewReset), "DoneHidden": hiddenUnless(p.view == viewDone),
+		"ExpiredHidden": hiddenUnless(p.view == viewExpired), "SentHidden": hiddenUnless(p.view == viewSent),
+		"FailedHidden":  hiddenUnless(p.view == viewFailed),
+		"FormError":     p.formError,
+		"PasswordError": p.passwordError, "PasswordInvalid": invalidIf(p.passwordError != ""),
+		"ConfirmError": p.confirmError, "ConfirmInvalid": invalidIf(p.confirmError != ""),
+		"EmailError": p.emailError, "EmailInvalid": invalidIf(p.emailError != ""),
 	})
 	if err != nil {
 		return h.renderFailed()
@@ -319,7 +321,24 @@ func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse 
 	if p.status == http.StatusTooManyRequests {
 		headers["Retry-After"] = retryAfter(outcome)
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: buf.String()}
+	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: body}
+}
+
+// hiddenUnless is the attribute that hides an element of the page unless
+// shown.
+func hiddenUnless(shown bool) string {
+	if shown {
+		return ""
+	}
+	return " hidden"
+}
+
+// invalidIf is the attribute that marks a field invalid when it is.
+func invalidIf(invalid bool) string {
+	if invalid {
+		return ` aria-invalid="true"`
+	}
+	return ""
 }
 
 func (h *Handler) renderFailed() events.APIGatewayV2HTTPResponse {

@@ -286,7 +286,7 @@ func TestPageResetForm(t *testing.T) {
 	t.Run("done", func(t *testing.T) {
 		resp := e.postForm(t, path, url.Values{"new_password": {pageGood}, "confirm_password": {pageGood}})
 		checkPage(t, resp, 200, "done")
-		if !strings.Contains(resp.Body, `<a class="button" href="`+pageLoginURL+`">`) {
+		if !strings.Contains(resp.Body, `<p id="login"><a class="button" href="`+pageLoginURL+`">`) || !strings.Contains(resp.Body, `<p id="close" hidden>`) {
 			t.Error("done page does not offer LOGIN_URL")
 		}
 		if !e.PasswordIs(t, a.ID, pageGood) {
@@ -320,7 +320,7 @@ func TestPageDefaults(t *testing.T) {
 	}
 	resp = e.postForm(t, "/auth/reset-password/"+token, url.Values{"new_password": {pageGood}, "confirm_password": {pageGood}})
 	checkPage(t, resp, 200, "done")
-	if strings.Contains(resp.Body, `class="button" href=`) {
+	if !strings.Contains(resp.Body, `<p id="login" hidden>`) || !strings.Contains(resp.Body, `<p id="close">`) {
 		t.Error("done page offers a login link without LOGIN_URL")
 	}
 }

@@ -4,15 +4,13 @@
 package ses
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
 	"fmt"
-	htmltemplate "html/template"
 	"regexp"
+	"strconv"
 	"sync"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
+	"github.com/passreset/passreset/pkg/fill"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -53,38 +52,56 @@ func New(api API, settings Settings) *Mailer {
 //go:embed templates
 var files embed.FS
 
+// mailNames are the mails: templates/<name>.txt and templates/<name>.html.
+var mailNames = []string{"code", "link", "changed", "guessing"}
+
+// template is one mail's two parts.
+type template struct{ text, html *fill.Template }
+
 // templates are parsed on the first mail, not at cold start: an instance
 // that only answers bad requests or wrong guesses never pays for them.
-var templates = sync.OnceValues(func() (*texttemplate.Template, *htmltemplate.Template) {
-	return texttemplate.Must(texttemplate.ParseFS(files, "templates/*.txt")),
-		htmltemplate.Must(htmltemplate.ParseFS(files, "templates/*.html"))
+var templates = sync.OnceValues(func() (map[string]template, error) {
+	parsed := map[string]template{}
+	for _, name := range mailNames {
+		text, err := files.ReadFile("templates/" + name + ".txt")
+		if err != nil {
+			return nil, err
+		}
+		html, err := files.ReadFile("templates/" + name + ".html")
+		if err != nil {
+			return nil, err
+		}
+		var t template
+		if t.text, err = fill.Parse(name+".txt", string(text)); err != nil {
+			return nil, err
+		}
+		if t.html, err = fill.ParseHTML(name+".html", string(html)); err != nil {
+			return nil, err
+		}
+		parsed[name] = t
+	}
+	return parsed, nil
 })
 
-// mail is what every template can use.
-type mail struct {
-	App     string
-	Code    string
-	Link    string
-	Minutes int
-	At      string
-}
+// mail is what the templates' holes are filled with.
+type mail map[string]string
 
 // SendCode mails a one-time code.
 func (m *Mailer) SendCode(ctx context.Context, to string, code reset.Code, ttl time.Duration) error {
 	return m.send(ctx, to, "code", fmt.Sprintf("Your %s password reset code", m.settings.AppName),
-		mail{Code: code.Reveal(), Minutes: int(ttl.Minutes())})
+		mail{"Code": code.Reveal(), "Minutes": minutes(ttl)})
 }
 
 // SendLink mails a reset link.
 func (m *Mailer) SendLink(ctx context.Context, to, link string, ttl time.Duration) error {
 	return m.send(ctx, to, "link", fmt.Sprintf("Reset your %s password", m.settings.AppName),
-		mail{Link: link, Minutes: int(ttl.Minutes())})
+		mail{"Link": link, "Minutes": minutes(ttl)})
 }
 
 // SendPasswordChanged mails the notice that follows every reset.
 func (m *Mailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
 	return m.send(ctx, to, "changed", fmt.Sprintf("Your %s password was changed", m.settings.AppName),
-		mail{At: at.UTC().Format("2 January 2006 at 15:04 UTC")})
+		mail{"At": at.UTC().Format("2 January 2006 at 15:04 UTC")})
 }
 
 // SendGuessingNotice tells the owner that the account's code budget was
@@ -94,13 +111,17 @@ func (m *Mailer) SendGuessingNotice(ctx context.Context, to string) error {
 }
 
 func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) error {
-	data.App = m.settings.AppName
-	texts, htmls := templates()
-	var text, html bytes.Buffer
-	if err := texts.ExecuteTemplate(&text, name+".txt", data); err != nil {
+	data["App"] = m.settings.AppName
+	parsed, err := templates()
+	if err != nil {
+		return fmt.Errorf("parse the mails: %w", err)
+	}
+	text, err := parsed[name].text.Fill(data)
+	if err != nil {
 		return fmt.Errorf("render %s text: %w", name, err)
 	}
-	if err := htmls.ExecuteTemplate(&html, name+".html", data); err != nil {
+	html, err := parsed[name].html.Fill(data)
+	if err != nil {
 		return fmt.Errorf("render %s html: %w", name, err)
 	}
 	in := &sesv2.SendEmailInput{
@@ -111,8 +132,8 @@ func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) 
 		Content: &types.EmailContent{Simple: &types.Message{
 			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
 			Body: &types.Body{
-				Text: &types.Content{Data: aws.String(text.String()), Charset: aws.String("UTF-8")},
-				Html: &types.Content{Data: aws.String(html.String()), Charset: aws.String("UTF-8")},
+				Text: &types.Content{Data: aws.String(text), Charset: aws.String("UTF-8")},
+				Html: &types.Content{Data: aws.String(html), Charset: aws.String("UTF-8")},
 			},
 		}},
 	}
@@ -124,6 +145,9 @@ func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) 
 	}
 	return nil
 }
+
+// minutes is a lifetime as the mails state it.
+func minutes(ttl time.Duration) string { return strconv.Itoa(int(ttl.Minutes())) }
 
 // mailError is a failed send as it may be logged. SES's messages name the
 // recipient ("... failed the check in region US-EAST-1: alice@example.com"),
