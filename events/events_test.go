@@ -38,7 +38,7 @@ func TestEvents(t *testing.T) {
 	}
 	// Which function serves each route key.
 	servedBy := map[string]string{}
-	for fn, keys := range gateway.FunctionRoutes {
+	for fn, keys := range gateway.FunctionRoutes() {
 		for _, k := range keys {
 			servedBy[k] = fn
 		}
@@ -61,7 +61,7 @@ func TestEvents(t *testing.T) {
 
 			fn, _, _ := strings.Cut(file, ".")
 			if want, ok := servedBy[ev.RouteKey]; !ok {
-				t.Errorf("routeKey %q is not in gateway.FunctionRoutes", ev.RouteKey)
+				t.Errorf("routeKey %q is not in gateway.FunctionRoutes()", ev.RouteKey)
 			} else if fn != want {
 				t.Errorf("file prefix %q, want %q: the function serving %q", fn, want, ev.RouteKey)
 			}
@@ -118,7 +118,7 @@ func TestEvents(t *testing.T) {
 
 			// The function's own handler reads it and calls a flow.
 			flows := &acceptAll{}
-			h, err := gateway.New(flows, slog.New(slog.DiscardHandler), gateway.FunctionRoutes[fn])
+			h, err := gateway.New(flows, slog.New(slog.DiscardHandler), gateway.FunctionRoutes()[fn])
 			if err != nil {
 				t.Fatalf("gateway.New(%s): %v", fn, err)
 			}

@@ -11,8 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
-	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/keyring"
+	"github.com/passreset/passreset/pkg/keysecret"
 )
 
 // secretsAPI is what keys rotate calls of Secrets Manager.
@@ -64,13 +64,13 @@ func (c cli) secretsClient(ctx context.Context, endpoint, id string) (client *se
 		return nil, "", err
 	}
 	if endpoint != "" {
-		return function.ClientsAt(cfg, function.Endpoints{Secrets: endpoint}).Secrets, endpoint, nil
+		return keysecret.Client(cfg, endpoint), endpoint, nil
 	}
 	// A secret is read in its own region, which its ARN names.
 	if a, err := arn.Parse(id); err == nil && a.Region != "" {
 		cfg.Region = a.Region
 	}
-	return secretsmanager.NewFromConfig(cfg), "AWS (" + cfg.Region + ")", nil
+	return keysecret.Client(cfg, ""), "AWS (" + cfg.Region + ")", nil
 }
 
 // rotateKeys reads the secret id, puts a new current key drawn from random

@@ -1,21 +1,14 @@
-// Command link-request is the link-request Lambda function: it serves the routes
-// gateway.FunctionRoutes["link-request"] names.
+// Command link-request is the link-request Lambda function: it serves the routes of
+// gateway.LinkRequest(), whose flows hash with the HMAC key it reads from
+// Secrets Manager.
 package main
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/passreset/passreset/pkg/function"
+	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/keysecret"
 )
 
 func main() {
-	handler, err := function.Handler("link-request", os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "link-request: %v\n", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler.Handle)
+	function.Start(gateway.LinkRequest(), keysecret.New)
 }

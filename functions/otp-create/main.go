@@ -1,21 +1,14 @@
-// Command otp-create is the otp-create Lambda function: it serves the routes
-// gateway.FunctionRoutes["otp-create"] names.
+// Command otp-create is the otp-create Lambda function: it serves the routes of
+// gateway.OTPCreate(), whose flows hash with the HMAC key it reads from
+// Secrets Manager.
 package main
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/passreset/passreset/pkg/function"
+	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/keysecret"
 )
 
 func main() {
-	handler, err := function.Handler("otp-create", os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "otp-create: %v\n", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler.Handle)
+	function.Start(gateway.OTPCreate(), keysecret.New)
 }

@@ -1,21 +1,14 @@
-// Command otp-validate is the otp-validate Lambda function: it serves the routes
-// gateway.FunctionRoutes["otp-validate"] names.
+// Command otp-validate is the otp-validate Lambda function: it serves the routes of
+// gateway.OTPValidate(), whose flows hash with the HMAC key it reads from
+// Secrets Manager.
 package main
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/passreset/passreset/pkg/function"
+	"github.com/passreset/passreset/pkg/gateway"
+	"github.com/passreset/passreset/pkg/keysecret"
 )
 
 func main() {
-	handler, err := function.Handler("otp-validate", os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "otp-validate: %v\n", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler.Handle)
+	function.Start(gateway.OTPValidate(), keysecret.New)
 }

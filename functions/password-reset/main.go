@@ -1,21 +1,13 @@
-// Command password-reset is the password-reset Lambda function: it serves the routes
-// gateway.FunctionRoutes["password-reset"] names.
+// Command password-reset is the password-reset Lambda function: it serves
+// the routes of gateway.PasswordReset(). None of its flows hashes with the
+// HMAC key, so it links no Secrets Manager client.
 package main
 
 import (
-	"fmt"
-	"os"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/passreset/passreset/pkg/function"
+	"github.com/passreset/passreset/pkg/gateway"
 )
 
 func main() {
-	handler, err := function.Handler("password-reset", os.LookupEnv)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "password-reset: %v\n", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler.Handle)
+	function.Start(gateway.PasswordReset(), nil)
 }

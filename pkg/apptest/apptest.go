@@ -32,6 +32,7 @@ import (
 	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
+	"github.com/passreset/passreset/pkg/keysecret"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -102,6 +103,9 @@ func New(t testing.TB, overrides Settings) *Env {
 	awsCfg.APIOptions = e.Calls.apiOptions()
 	awsCfg.HTTPClient = e.Calls // for ThrottleWith (throttle.go)
 	clients := function.ClientsAt(awsCfg, at)
+	if cfg.HMACKeySecretARN != "" {
+		clients.Secrets = keysecret.New(awsCfg, at.Secrets)
+	}
 	e.DB = clients.DynamoDB
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -29,6 +29,7 @@ import (
 	"github.com/passreset/passreset/pkg/function"
 	"github.com/passreset/passreset/pkg/gateway"
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
+	"github.com/passreset/passreset/pkg/keysecret"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -122,13 +123,14 @@ func newCallRecorder(t *testing.T) *callRecorder {
 	cfg.HMACKeySecretARN = hmacKeySecretARN
 	awsCfg := function.LocalConfig()
 	awsCfg.APIOptions = []func(*middleware.Stack) error{r.record}
-	clients := function.ClientsAt(awsCfg, function.Endpoints{SES: env.Stack.SESEndpoint, Secrets: secrets.URL})
+	clients := function.ClientsAt(awsCfg, function.Endpoints{SES: env.Stack.SESEndpoint})
+	clients.Secrets = keysecret.New(awsCfg, secrets.URL)
 	// env.DB is the client apptest records actions on.
 	clients.DynamoDB = dynamodb.New(env.DB.Options(), func(o *dynamodb.Options) {
 		o.APIOptions = append(slices.Clip(o.APIOptions), r.record)
 	})
 	log := slog.New(slog.NewTextHandler(env.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	for dir, keys := range gateway.FunctionRoutes {
+	for dir, keys := range gateway.FunctionRoutes() {
 		svc, err := function.NewServiceWith(cfg, clients, log, env.Clock.Now)
 		if err != nil {
 			t.Fatalf("function %s: %v", logicalID(dir), err)
@@ -235,7 +237,7 @@ func (r *callRecorder) do(req apptest.Request, status int) apptest.Response {
 	}
 	dir, ok := r.owner[key]
 	if !ok {
-		r.t.Fatalf("route %s has no function in gateway.FunctionRoutes", key)
+		r.t.Fatalf("route %s has no function in gateway.FunctionRoutes()", key)
 	}
 	r.acts.Take()
 	r.take()
@@ -513,8 +515,8 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
-		for _, key := range gateway.FunctionRoutes[dir] {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
+		for _, key := range gateway.FunctionRoutes()[dir] {
 			if r.served[key] == 0 {
 				t.Errorf("function %s: no scenario sends route %s; add one to scenarios", logicalID(dir), key)
 			}

@@ -154,12 +154,12 @@ func logicalID(dir string) string {
 	return b.String() + "Function"
 }
 
-// checkFunctions: one function per directory in gateway.FunctionRoutes, each
+// checkFunctions: one function per directory in gateway.FunctionRoutes(), each
 // a custom-runtime arm64 binary named bootstrap, built by the Makefile.
 func checkFunctions(s *stack) []string {
 	var problems []string
 	fns := s.functions()
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		if fns[dir] == nil {
 			problems = append(problems, fmt.Sprintf("function %s (functions/%s) is missing", logicalID(dir), dir))
 		}
@@ -167,8 +167,8 @@ func checkFunctions(s *stack) []string {
 	g, _ := s.tpl.GetServerlessGlobalFunction()
 	for _, dir := range sortedKeys(fns) {
 		fn, id := fns[dir], logicalID(dir)
-		if _, ok := gateway.FunctionRoutes[dir]; !ok {
-			problems = append(problems, fmt.Sprintf("function %s: functions/%s is not in gateway.FunctionRoutes", id, dir))
+		if _, ok := gateway.FunctionRoutes()[dir]; !ok {
+			problems = append(problems, fmt.Sprintf("function %s: functions/%s is not in gateway.FunctionRoutes()", id, dir))
 		}
 		runtime, handler, arch := fn.Runtime, fn.Handler, fn.Architectures
 		if g != nil {
@@ -205,12 +205,12 @@ func checkFunctions(s *stack) []string {
 }
 
 // checkRoutes: the (function, route key) pairs wired in the template equal
-// gateway.FunctionRoutes, both as function events and as the API's own
+// gateway.FunctionRoutes(), both as function events and as the API's own
 // integrations, which name each function by its fixed FunctionName.
 func checkRoutes(s *stack) []string {
 	var problems []string
 	want := map[string]string{} // route key -> function dir
-	for dir, keys := range gateway.FunctionRoutes {
+	for dir, keys := range gateway.FunctionRoutes() {
 		for _, k := range keys {
 			want[k] = dir
 		}
@@ -279,14 +279,14 @@ func comparePairs(where string, got, want map[string]string) []string {
 	for _, key := range sortedKeys(want) {
 		switch dir, ok := got[key]; {
 		case !ok:
-			problems = append(problems, fmt.Sprintf("%s: route %s is missing (gateway.FunctionRoutes gives it to %s)", where, key, logicalID(want[key])))
+			problems = append(problems, fmt.Sprintf("%s: route %s is missing (gateway.FunctionRoutes() gives it to %s)", where, key, logicalID(want[key])))
 		case dir != want[key]:
-			problems = append(problems, fmt.Sprintf("%s: route %s goes to %s, gateway.FunctionRoutes gives it to %s", where, key, logicalID(dir), logicalID(want[key])))
+			problems = append(problems, fmt.Sprintf("%s: route %s goes to %s, gateway.FunctionRoutes() gives it to %s", where, key, logicalID(dir), logicalID(want[key])))
 		}
 	}
 	for _, key := range sortedKeys(got) {
 		if _, ok := want[key]; !ok {
-			problems = append(problems, fmt.Sprintf("%s: route %s of %s is not in gateway.FunctionRoutes", where, key, logicalID(got[key])))
+			problems = append(problems, fmt.Sprintf("%s: route %s of %s is not in gateway.FunctionRoutes()", where, key, logicalID(got[key])))
 		}
 	}
 	return problems

@@ -51,7 +51,7 @@ func TestFunctionsBuild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("cross-compiling four functions; skipped with -short")
 	}
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		t.Run(dir, func(t *testing.T) {
 			cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-o", filepath.Join(t.TempDir(), "bootstrap"), "./functions/"+dir)
 			cmd.Dir = root
@@ -156,7 +156,7 @@ func TestChecksCatchBreakage(t *testing.T) {
 			old:   "Path: /generate-otp",
 			new:   "Path: /generate-code",
 			check: checkRoutes,
-			want:  "route POST /generate-code of OtpCreateFunction is not in gateway.FunctionRoutes",
+			want:  "route POST /generate-code of OtpCreateFunction is not in gateway.FunctionRoutes()",
 		},
 		{
 			name:  "old runtime",

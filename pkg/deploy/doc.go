@@ -1,6 +1,6 @@
 // Package deploy holds no code: its tests read template.yaml, the SAM
 // template the service is deployed with, and fail when the template drifts
-// from what the code needs — runtimes, routes (gateway.FunctionRoutes),
+// from what the code needs — runtimes, routes (gateway.FunctionRoutes()),
 // table settings, environment variables (config.Variables) and
 // least-privilege IAM statements — or from what operators need: what
 // survives the stack, an access log without tokens or addresses, CORS, the

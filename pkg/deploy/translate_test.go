@@ -300,13 +300,13 @@ func checkTranslation(tr *translation) []string {
 func checkTranslatedFunctions(tr *translation) []string {
 	var problems []string
 	var want []string
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		want = append(want, logicalID(dir))
 	}
 	if got := tr.ofType("AWS::Lambda::Function"); !slices.Equal(got, want) {
 		problems = append(problems, fmt.Sprintf("Lambda functions %q, want %q", got, want))
 	}
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		id := logicalID(dir)
 		p := tr.properties(id)
 		for key, want := range map[string]any{
@@ -322,7 +322,7 @@ func checkTranslatedFunctions(tr *translation) []string {
 }
 
 // checkTranslatedRoutes: the API's routes, the functions they invoke, and
-// the permission letting API Gateway invoke each are gateway.FunctionRoutes;
+// the permission letting API Gateway invoke each are gateway.FunctionRoutes();
 // the CORS configuration is the variant's.
 func checkTranslatedRoutes(tr *translation) []string {
 	var problems []string
@@ -333,7 +333,7 @@ func checkTranslatedRoutes(tr *translation) []string {
 	body, _ := tr.properties("HttpApi")["Body"].(map[string]any)
 	want := map[string]string{}     // route key -> function dir
 	wantPerm := map[string]string{} // "METHOD path" with * for parameters -> dir
-	for dir, keys := range gateway.FunctionRoutes {
+	for dir, keys := range gateway.FunctionRoutes() {
 		for _, k := range keys {
 			want[k] = dir
 			wantPerm[pathParameter.ReplaceAllString(k, "*")] = dir
@@ -385,7 +385,7 @@ func checkTranslatedPolicies(tr *translation) []string {
 	var problems []string
 	s := &stack{v: tr.v} // for arn
 	const logs = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		id := logicalID(dir)
 		role := tr.properties(id + "Role")
 		if got := fmt.Sprint(role["ManagedPolicyArns"]); got != fmt.Sprint([]any{logs}) {
@@ -456,7 +456,7 @@ func checkTranslatedEnvironment(tr *translation) []string {
 	var problems []string
 	wired := wiredEnvironment(tr.v)
 	wired["MAIL_FROM"] = tr.v.deployParams()["MailFrom"]
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		id := logicalID(dir)
 		env, _ := asMap(tr.properties(id)["Environment"])["Variables"].(map[string]any)
 		var got []string
@@ -588,7 +588,7 @@ func (tr *translation) summary() string {
 		users = "users table: created (Retain, deletion protection)"
 	}
 	grants := 0
-	for _, dir := range sortedKeys(gateway.FunctionRoutes) {
+	for _, dir := range sortedKeys(gateway.FunctionRoutes()) {
 		for _, p := range list(tr.properties(logicalID(dir) + "Role")["Policies"]) {
 			for _, st := range list(asMap(asMap(p)["PolicyDocument"])["Statement"]) {
 				grants += len(list(asMap(st)["Action"])) * len(list(asMap(st)["Resource"]))

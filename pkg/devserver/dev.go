@@ -1,7 +1,7 @@
 // Package devserver runs the whole service on one machine, as a developer
 // meets it after cloning: DynamoDB Local and the SES emulator (through
 // package emulator), the tables, a demo account, and the API on a local
-// port with the routes of gateway.FunctionRoutes (those template.yaml wires
+// port with the routes of gateway.FunctionRoutes() (those template.yaml wires
 // in AWS), each served by the handler code of the function that serves it
 // there. "passreset dev" and "make dev" run it; tests and benchmarks start
 // it in-process with Start.

@@ -33,7 +33,7 @@ const maxPayload = 10 << 20
 const tooLarge = "HTTP content length exceeded 10485760 bytes."
 
 // Server is API Gateway in front of the functions, on one machine: it
-// routes each request by the route keys of gateway.FunctionRoutes (which
+// routes each request by the route keys of gateway.FunctionRoutes() (which
 // template.yaml wires in AWS; pkg/deploy's tests keep the two in step) to
 // the handler of the function that serves it, as a payload 2.0 event.
 type Server struct {
@@ -51,7 +51,7 @@ type Server struct {
 // (gateway.NewWithOptions).
 func NewServer(flows gateway.Flows, opts gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
 	s := &Server{handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access}
-	for fn, keys := range gateway.FunctionRoutes {
+	for fn, keys := range gateway.FunctionRoutes() {
 		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), opts)
 		if err != nil {
 			return nil, fmt.Errorf("function %s: %w", fn, err)

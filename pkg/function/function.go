@@ -2,19 +2,25 @@
 // builds the AWS clients, the store, the mailer, the keys, the flows and
 // the HTTP edge. The four Lambda mains, the development server and the CLI
 // all build them here, so they cannot drift.
+//
+// A main names its own gateway.Function and nothing else (Start), so its
+// bootstrap links only its routes' code; and this package links no Secrets
+// Manager client: the mains whose flows hash with the HMAC key hand theirs
+// in (pkg/keysecret).
 package function
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"time"
 
+	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
 	"github.com/passreset/passreset/pkg/config"
@@ -30,11 +36,13 @@ import (
 type Clients struct {
 	DynamoDB *dynamodb.Client
 	SES      *sesv2.Client
-	Secrets  *secretsmanager.Client
+	// Secrets reads the HMAC key's secret (keysecret.New); nil in a
+	// function that does not read it, or with a fixed key (HMAC_KEY).
+	Secrets keyring.SecretsAPI
 }
 
-// EnvClients builds the clients from the environment Lambda gives a
-// function: AWS_REGION, the role's credentials in AWS_ACCESS_KEY_ID,
+// envAWS reads the AWS configuration Lambda gives a function from its
+// environment: AWS_REGION, the role's credentials in AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and AWS_ENDPOINT_URL_DYNAMODB,
 // AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER for local
 // emulators. It makes no network call.
@@ -44,25 +52,25 @@ type Clients struct {
 // packages out of the binary makes every bootstrap smaller and its cold
 // start shorter (see docs/performance.md). The CLI, which does need
 // profiles and SSO, loads the full chain itself.
-func EnvClients(lookup func(string) (string, bool)) (Clients, error) {
+func envAWS(lookup func(string) (string, bool)) (aws.Config, Endpoints, error) {
 	env := func(name string) string {
 		v, _ := lookup(name)
 		return v
 	}
 	region := env("AWS_REGION")
 	if region == "" {
-		return Clients{}, errors.New("AWS_REGION is not set")
+		return aws.Config{}, Endpoints{}, errors.New("AWS_REGION is not set")
 	}
 	cfg := aws.Config{
 		Region: region,
 		Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(
 			env("AWS_ACCESS_KEY_ID"), env("AWS_SECRET_ACCESS_KEY"), env("AWS_SESSION_TOKEN"))),
 	}
-	return ClientsAt(cfg, Endpoints{
+	return cfg, Endpoints{
 		DynamoDB: env("AWS_ENDPOINT_URL_DYNAMODB"),
 		SES:      env("AWS_ENDPOINT_URL_SESV2"),
 		Secrets:  env("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
-	}), nil
+	}, nil
 }
 
 // Endpoints are base URLs that replace AWS's, service by service: local
@@ -72,15 +80,16 @@ type Endpoints struct {
 	DynamoDB, SES, Secrets string
 }
 
-// ClientsAt builds the clients from cfg, each at its endpoint in at. The
-// functions, the development server, the CLI, the benchmarks and the tests
-// all build their clients here, with what they inject (APIOptions, an
-// HTTPClient, a Retryer) in cfg.
+// ClientsAt builds the DynamoDB and SES clients from cfg, each at its
+// endpoint in at; Secrets is left to the caller that reads the key's
+// secret (keysecret.New(cfg, at.Secrets)). The functions, the development
+// server, the CLI, the benchmarks and the tests all build their clients
+// here, with what they inject (APIOptions, an HTTPClient, a Retryer) in
+// cfg.
 func ClientsAt(cfg aws.Config, at Endpoints) Clients {
 	return Clients{
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { override(&o.BaseEndpoint, at.DynamoDB) }),
 		SES:      sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { override(&o.BaseEndpoint, at.SES) }),
-		Secrets:  secretsmanager.NewFromConfig(cfg, func(o *secretsmanager.Options) { override(&o.BaseEndpoint, at.Secrets) }),
 	}
 }
 
@@ -123,19 +132,44 @@ func NewService(cfg config.Config, c Clients, log *slog.Logger) (Service, error)
 
 // NewServiceWith is NewService on the given clock, for tests.
 func NewServiceWith(cfg config.Config, c Clients, log *slog.Logger, now func() time.Time) (Service, error) {
-	var keys reset.Keys
-	if cfg.HMACKeySecretARN != "" {
-		secret := keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
-		secret.Log = log
-		secret.Now = now // refreshes follow the service's clock, so tests can step it
-		keys = secret
-	} else {
+	keys, err := keysOf(cfg, c, log, now)
+	if err != nil {
+		return Service{}, err
+	}
+	return newService(cfg, c, keys, log, now)
+}
+
+// keysOf is the HMAC keys in cfg: the secret HMAC_KEY_SECRET_ARN names,
+// read through c.Secrets, or the fixed HMAC_KEY.
+func keysOf(cfg config.Config, c Clients, log *slog.Logger, now func() time.Time) (reset.Keys, error) {
+	if cfg.HMACKeySecretARN == "" {
 		ring, err := keyring.Static(cfg.HMACKeyID, cfg.HMACKey)
 		if err != nil {
-			return Service{}, fmt.Errorf("HMAC_KEY: %w", err)
+			return nil, fmt.Errorf("HMAC_KEY: %w", err)
 		}
-		keys = ring
+		return ring, nil
 	}
+	if c.Secrets == nil {
+		return nil, errors.New("HMAC_KEY_SECRET_ARN is set, but this function was built without a Secrets Manager client")
+	}
+	secret := keyring.FromSecret(c.Secrets, cfg.HMACKeySecretARN)
+	secret.Log = log
+	secret.Now = now // refreshes follow the service's clock, so tests can step it
+	return secret, nil
+}
+
+// noKeys are the keys of a function none of whose flows hashes with one.
+// Asking them is a wiring mistake, answered as a failed dependency.
+type noKeys struct{}
+
+var errNoKeys = errors.New("this function has no HMAC key: none of its flows should need one")
+
+func (noKeys) Current(context.Context) (reset.Key, error)      { return reset.Key{}, errNoKeys }
+func (noKeys) Subject(context.Context) (reset.Key, error)      { return reset.Key{}, errNoKeys }
+func (noKeys) ByID(context.Context, string) (reset.Key, error) { return reset.Key{}, errNoKeys }
+
+// newService wires the flows over the clients with keys.
+func newService(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger, now func() time.Time) (Service, error) {
 	hasher, err := password.NewHasher(cfg.Password.Algorithm)
 	if err != nil {
 		return Service{}, fmt.Errorf("PASSWORD_HASH: %w", err)
@@ -163,24 +197,50 @@ func Logger() *slog.Logger {
 	return slog.New(slog.NewJSONHandler(os.Stdout, nil))
 }
 
-// Handler reads the configuration through lookup (os.LookupEnv),
-// builds the clients and the service, and returns the handler of the named
-// function. It is all a Lambda main does at cold start.
-func Handler(name string, lookup func(string) (string, bool)) (*gateway.Handler, error) {
+// SecretsReader builds the reader of the HMAC key's secret: keysecret.New.
+type SecretsReader func(cfg aws.Config, endpoint string) keyring.SecretsAPI
+
+// Start runs f as a Lambda function: it builds f's handler from the
+// environment and hands it to the Lambda runtime. secrets is keysecret.New
+// for a function whose flows hash with the HMAC key, nil for one whose do
+// not. It is all a Lambda main does.
+func Start(f gateway.Function, secrets SecretsReader) {
+	handler, err := Handler(f, secrets, os.LookupEnv)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", f.Name, err)
+		os.Exit(1)
+	}
+	lambda.Start(handler.Handle)
+}
+
+// Handler reads the configuration through lookup (os.LookupEnv), builds
+// the clients and the service, and returns f's handler: what a Lambda
+// function does at cold start.
+func Handler(f gateway.Function, secrets SecretsReader, lookup func(string) (string, bool)) (*gateway.Handler, error) {
 	cfg, err := config.LoadEnv(lookup)
 	if err != nil {
 		return nil, err
 	}
-	clients, err := EnvClients(lookup)
+	awsCfg, at, err := envAWS(lookup)
 	if err != nil {
 		return nil, err
 	}
-	log := Logger().With("function", name)
-	svc, err := NewService(cfg, clients, log)
+	clients := ClientsAt(awsCfg, at)
+	log := Logger().With("function", f.Name)
+	var keys reset.Keys = noKeys{}
+	if f.HashesWithKey {
+		if secrets != nil {
+			clients.Secrets = secrets(awsCfg, at.Secrets)
+		}
+		if keys, err = keysOf(cfg, clients, log, time.Now); err != nil {
+			return nil, err
+		}
+	}
+	svc, err := newService(cfg, clients, keys, log, time.Now)
 	if err != nil {
 		return nil, err
 	}
-	return gateway.ForFunctionWithOptions(name, svc.Flows, log, PageOptions(cfg))
+	return gateway.Serve(svc.Flows, log, f.Routes, PageOptions(cfg))
 }
 
 // PageOptions are the HTTP edge's settings in cfg: the reset page's, and

@@ -37,7 +37,7 @@ type Handler struct {
 	log     *slog.Logger
 	opts    Options
 	origins origins // whose POST and PUT requests are served (origin.go)
-	routes  map[string]endpoint
+	routes  map[string]Route
 }
 
 // Options are the settings of the edge: the reset page's, and the browser
@@ -64,30 +64,9 @@ type Options struct {
 	APIURL string
 }
 
-// endpoint is how a route is answered: by its JSON contract, by a page
-// (page.go), or by both, when a browser without JavaScript posts a form to
-// a JSON route.
-type endpoint struct {
-	serve serveFunc // nil on a route that is only a page
-	page  pageFunc  // nil on a route without a page
-}
-
 // serveFunc decodes one route's request, runs its flow and says which of
 // the route's tables answers (a route with two actions has two).
 type serveFunc func(ctx context.Context, flows Flows, req request) (*table, error)
-
-// serves maps every route key of the contract to its handler.
-var serves = map[string]serveFunc{
-	"POST /auth/otp":                    serveOTP,
-	"POST /{email}/reset-password":      serveEmailReset,
-	"POST /auth/request-reset-password": serveLinkRequest,
-	"POST /auth/reset-password":         serveLinkReset,
-	"POST /auth/reset-password/{token}": serveLinkResetInPath,
-	"POST /generate-otp":                serveGenerate,
-	"POST /reset-password":              serveMinimalReset,
-	"POST /auth/forgot-password":        serveUsernameOrEmailRequest,
-	"PUT /auth/forgot-password":         serveUsernameOrEmailReset,
-}
 
 // New returns a handler for the named route keys, its reset page with
 // the zero Options.
@@ -95,53 +74,74 @@ func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
 	return NewWithOptions(flows, log, routeKeys, Options{})
 }
 
-// NewWithOptions returns a handler for the named route keys with opts. It
-// fails when opts.APIURL is not an absolute http(s) URL.
+// NewWithOptions returns a handler for the named route keys, of any
+// functions, with opts: the development server and the tests serve every
+// route from one handler. It fails when opts.APIURL is not an absolute
+// http(s) URL.
 func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
+	var routes []Route
+	for _, k := range routeKeys {
+		r, ok := routeByKey(k)
+		if !ok {
+			return nil, fmt.Errorf("no handler for route %q", k)
+		}
+		routes = append(routes, r)
+	}
+	return Serve(flows, log, routes, opts)
+}
+
+// Serve returns a handler for routes with opts: a Lambda function's, from
+// its Function. It fails when opts.APIURL is not an absolute http(s) URL.
+func Serve(flows Flows, log *slog.Logger, routes []Route, opts Options) (*Handler, error) {
 	o, err := newOrigins(opts)
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{flows: flows, log: log, opts: opts, origins: o, routes: map[string]endpoint{}}
-	for _, k := range routeKeys {
-		ep := endpoint{serve: serves[k], page: pages[k]}
-		if ep.serve == nil && ep.page == nil {
-			return nil, fmt.Errorf("no handler for route %q", k)
-		}
-		h.routes[k] = ep
+	h := &Handler{flows: flows, log: log, opts: opts, origins: o, routes: map[string]Route{}}
+	for _, r := range routes {
+		h.routes[r.Key] = r
 	}
 	return h, nil
 }
 
 // ForFunction returns the handler of the named Lambda function, serving
-// exactly its routes in FunctionRoutes, its reset page with the zero
-// Options.
+// exactly its routes, its reset page with the zero Options.
 func ForFunction(name string, flows Flows, log *slog.Logger) (*Handler, error) {
 	return ForFunctionWithOptions(name, flows, log, Options{})
 }
 
 // ForFunctionWithOptions is ForFunction with the reset page's Options.
 func ForFunctionWithOptions(name string, flows Flows, log *slog.Logger, opts Options) (*Handler, error) {
-	keys, ok := FunctionRoutes[name]
-	if !ok {
-		return nil, fmt.Errorf("no function %q", name)
+	for _, f := range Functions() {
+		if f.Name == name {
+			return Serve(flows, log, f.Routes, opts)
+		}
 	}
-	return NewWithOptions(flows, log, keys, opts)
+	return nil, fmt.Errorf("no function %q", name)
 }
 
 // RouteKeys lists every route key the package can serve, sorted.
 func RouteKeys() []string {
-	keys := make([]string, 0, len(serves)+len(pages))
-	for k := range serves {
-		keys = append(keys, k)
-	}
-	for k := range pages {
-		if _, json := serves[k]; !json {
-			keys = append(keys, k)
+	var keys []string
+	for _, f := range Functions() {
+		for _, r := range f.Routes {
+			keys = append(keys, r.Key)
 		}
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// routeByKey finds a route of any function.
+func routeByKey(key string) (Route, bool) {
+	for _, f := range Functions() {
+		for _, r := range f.Routes {
+			if r.Key == key {
+				return r, true
+			}
+		}
+	}
+	return Route{}, false
 }
 
 // Serves reports whether the handler serves routeKey.
@@ -155,7 +155,7 @@ func (h *Handler) Serves(routeKey string) bool {
 // the contract.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	start := time.Now()
-	ep, ok := h.routes[ev.RouteKey]
+	route, ok := h.routes[ev.RouteKey]
 	if !ok {
 		resp = notFound()
 		h.logRequest(ctx, ev, resp, start, nil)
@@ -169,8 +169,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		h.logRequest(ctx, ev, resp, start, outcome)
 		return resp, nil
 	}
-	if ep.page != nil && (ep.serve == nil || req.isForm()) {
-		return h.handlePage(ctx, ev, ep.page, req, start), nil
+	if route.page != nil && (route.serve == nil || req.isForm()) {
+		return route.answerPage(h, ctx, ev, route.page, req, start), nil
 	}
 	var t *table
 	var outcome error
@@ -185,7 +185,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 			err = nil
 		}
 	}()
-	t, outcome = ep.serve(ctx, h.flows, req)
+	t, outcome = route.serve(ctx, h.flows, req)
 	resp = t.respond(outcome)
 	h.logRequest(ctx, ev, resp, start, outcome)
 	return resp, nil

@@ -313,3 +313,16 @@ func isServiceReceiver(recv *ast.FieldList) bool {
 	id, ok := star.X.(*ast.Ident)
 	return ok && id.Name == "Service"
 }
+
+// serves maps every JSON route key of every function to its handler.
+var serves = func() map[string]serveFunc {
+	m := map[string]serveFunc{}
+	for _, f := range Functions() {
+		for _, r := range f.Routes {
+			if r.serve != nil {
+				m[r.Key] = r.serve
+			}
+		}
+	}
+	return m
+}()

@@ -59,14 +59,6 @@ func (o Options) maxLength() int {
 // flow, and says which page the outcome gets.
 type pageFunc func(ctx context.Context, flows Flows, req request) (page, error)
 
-// pages maps the route keys that have a page to it. A route in serves too
-// answers with its page only when a form is posted to it.
-var pages = map[string]pageFunc{
-	"GET /auth/reset-password/{token}":  pageOpenLink,
-	"POST /auth/reset-password/{token}": pageResetForm,
-	"POST /auth/request-reset-password": pageRequestForm,
-}
-
 // The views of the page: one section each in page/page.html.
 const (
 	viewReset   = "reset"   // the new-password form

@@ -13,7 +13,7 @@ import (
 // other.
 func TestFunctionRoutesAreServed(t *testing.T) {
 	owner := map[string]string{}
-	for fn, keys := range gateway.FunctionRoutes {
+	for fn, keys := range gateway.FunctionRoutes() {
 		h, err := gateway.ForFunction(fn, nil, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatalf("ForFunction(%q): %v", fn, err)

@@ -29,9 +29,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -85,9 +82,11 @@ func (r *Ring) ByID(_ context.Context, id string) (reset.Key, error) {
 	return k, nil
 }
 
-// SecretsAPI is the part of the Secrets Manager client the ring calls.
+// SecretsAPI reads a secret's string: pkg/keysecret's Reader over the
+// Secrets Manager client. It names no SDK type, so that a function none of
+// whose flows hashes with the key links no Secrets Manager client.
 type SecretsAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
+	SecretString(ctx context.Context, id string) (string, error)
 }
 
 // The timing of a Secret unless its fields say otherwise.
@@ -231,11 +230,11 @@ func (s *Secret) load(ctx context.Context, force bool) (*Ring, error) {
 
 // fetch reads and parses the secret.
 func (s *Secret) fetch(ctx context.Context) (*Ring, error) {
-	out, err := s.api.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(s.arn)})
+	secret, err := s.api.SecretString(ctx, s.arn)
 	if err != nil {
 		return nil, fmt.Errorf("read HMAC key secret: %w", err)
 	}
-	ring, err := Parse([]byte(aws.ToString(out.SecretString)))
+	ring, err := Parse([]byte(secret))
 	if err != nil {
 		// The message names the field, never the key.
 		return nil, fmt.Errorf("HMAC key secret %s: %w", s.arn, err)

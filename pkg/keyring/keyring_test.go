@@ -9,9 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
-
 	"github.com/passreset/passreset/pkg/keyring"
 )
 
@@ -193,15 +190,15 @@ type fakeSecrets struct {
 
 var errUnavailable = errors.New("secrets manager unavailable")
 
-func (f *fakeSecrets) GetSecretValue(_ context.Context, in *secretsmanager.GetSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error) {
+func (f *fakeSecrets) SecretString(_ context.Context, id string) (string, error) {
 	n := f.calls.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.ids = append(f.ids, aws.ToString(in.SecretId))
+	f.ids = append(f.ids, id)
 	if n <= f.failures || f.down.Load() {
-		return nil, errUnavailable
+		return "", errUnavailable
 	}
-	return &secretsmanager.GetSecretValueOutput{SecretString: aws.String(f.secret)}, nil
+	return f.secret, nil
 }
 
 // set replaces the secret, as PutSecretValue would.
