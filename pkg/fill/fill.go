@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Template is a parsed text: literal parts and the holes between them.
@@ -46,13 +47,18 @@ const (
 	inTag                      // between attributes: only attributes of a fixed form may go here
 )
 
-var holePattern = regexp.MustCompile(`\{\{\.([A-Za-z][A-Za-z0-9]*)\}\}`)
+// The patterns are compiled on first use, not at cold start: an instance
+// that sends no mail and shows no page never pays for them.
+var (
+	holePattern       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{\.([A-Za-z][A-Za-z0-9]*)\}\}`) })
+	attributesPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?: [a-z][a-z-]*(?:="[a-z0-9 -]*")?)*$`) })
+)
 
 // Parse parses a text template: its values are written as they are.
 func Parse(name, src string) (*Template, error) {
 	t := &Template{name: name}
 	last := 0
-	for _, m := range holePattern.FindAllStringSubmatchIndex(src, -1) {
+	for _, m := range holePattern().FindAllStringSubmatchIndex(src, -1) {
 		t.parts = append(t.parts, src[last:m[0]])
 		t.holes = append(t.holes, hole{name: src[m[2]:m[3]]})
 		last = m[1]
@@ -123,8 +129,6 @@ func (t *Template) Holes() []string {
 	return names
 }
 
-var attributesPattern = regexp.MustCompile(`^(?: [a-z][a-z-]*(?:="[a-z0-9 -]*")?)*$`)
-
 // Fill writes the template with each hole's value from values. Every hole
 // must have a value; values the template has no hole for are ignored.
 func (t *Template) Fill(values map[string]string) (string, error) {
@@ -151,7 +155,7 @@ func (t *Template) Fill(values map[string]string) (string, error) {
 			}
 			v = html.EscapeString(v)
 		case inTag:
-			if !attributesPattern.MatchString(v) {
+			if !attributesPattern().MatchString(v) {
 				return "", fmt.Errorf("%s: {{.%s}} is not a fixed attribute list", t.name, h.name)
 			}
 		}
