@@ -313,6 +313,24 @@ func (r *reader) origins(name string) []string {
 	return list
 }
 
+// Origin is the origin of an absolute http(s) URL, serialised as a
+// browser sends it in an Origin header: scheme and host in lower case, the
+// scheme's default port left out.
+func Origin(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
+		return "", fmt.Errorf("API URL %q: want an absolute http or https URL", raw)
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]" // an IPv6 literal
+	}
+	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
+		host += ":" + port
+	}
+	return u.Scheme + "://" + host, nil
+}
+
 // originProblem says what keeps v from being an origin as a browser
 // serialises it (scheme://host[:port]), and how to write it; "" when it is
 // one.
@@ -326,7 +344,10 @@ func originProblem(v string) string {
 		return want
 	}
 	origin := u.Scheme + "://" + u.Host
-	fixed := strings.ToLower(origin) // what to suggest writing instead
+	fixed, err := Origin(v) // what to suggest writing instead
+	if err != nil {
+		return want
+	}
 	switch {
 	case u.User != nil:
 		return "an origin has no user name or password; " + want
@@ -347,8 +368,8 @@ func originProblem(v string) string {
 		switch {
 		case err != nil || n < 1 || n > 65535 || p[0] == '0':
 			return want
-		case (u.Scheme == "https" && n == 443) || (u.Scheme == "http" && n == 80):
-			return fmt.Sprintf("browsers leave out the scheme's default port; write %q", strings.ToLower(u.Scheme+"://"+u.Hostname()))
+		case fixed != v:
+			return fmt.Sprintf("browsers leave out the scheme's default port; write %q", fixed)
 		}
 	} else if strings.HasSuffix(u.Host, ":") {
 		return want

@@ -113,3 +113,22 @@ func TestLoadAPIURL(t *testing.T) {
 		}
 	}
 }
+
+// TestOrigin: the API URL's origin as a browser serialises it.
+func TestOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://abc123.execute-api.eu-west-1.amazonaws.com":  "https://abc123.execute-api.eu-west-1.amazonaws.com",
+		"https://abc123.execute-api.eu-west-1.amazonaws.com/": "https://abc123.execute-api.eu-west-1.amazonaws.com",
+		"https://API.Example.com/passreset":                   "https://api.example.com",
+		"https://api.example.com:443/x?y#z":                   "https://api.example.com",
+		"http://localhost:3000":                               "http://localhost:3000",
+		"http://localhost:80":                                 "http://localhost",
+		"https://api.example.com:8443":                        "https://api.example.com:8443",
+		"http://[::1]:3000/":                                  "http://[::1]:3000",
+	} {
+		got, err := config.Origin(in)
+		if err != nil || got != want {
+			t.Errorf("config.Origin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}

@@ -128,7 +128,6 @@ var (
 			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrRateLimited, answer{429, "Too many OTP requests. Please try again later."}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	otpValidate = table{
@@ -147,7 +146,6 @@ var (
 			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
 			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
 			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	emailReset = table{
@@ -165,7 +163,6 @@ var (
 			{reset.ErrInactiveAccount, answer{404, msgNoOTP}},
 			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
 			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	linkRequest = table{
@@ -178,7 +175,6 @@ var (
 			{reset.ErrUnknownAccount, answer{404, msgLNoUser}},
 			{reset.ErrInactiveAccount, answer{404, msgLNoUser}},
 			{reset.ErrRateLimited, answer{429, msgLTooMany}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	linkReset = table{
@@ -190,7 +186,6 @@ var (
 			{reset.ErrInvalidToken, answer{400, msgLInvalidToken}},
 			{reset.ErrExpired, answer{400, msgLInvalidToken}},
 			{reset.ErrRateLimited, answer{429, msgLTooMany}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	generate = table{
@@ -203,7 +198,6 @@ var (
 			{reset.ErrUnknownAccount, answer{404, "Email not found"}},
 			{reset.ErrInactiveAccount, answer{404, "Email not found"}},
 			{reset.ErrRateLimited, answer{429, msg0TooMany}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	seedReset = table{
@@ -221,7 +215,6 @@ var (
 			{reset.ErrInactiveAccount, answer{401, msg0InvalidOTP}},
 			{reset.ErrTooManyAttempts, answer{429, msg0TooMany}},
 			{reset.ErrRateLimited, answer{429, msg0TooMany}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	armorRequest = table{
@@ -235,7 +228,6 @@ var (
 			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
 			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
 			{reset.ErrRateLimited, answer{429, msgELimit}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	armorReset = table{
@@ -256,7 +248,6 @@ var (
 			{reset.ErrDeviceMismatch, answer{401, "Your device is unauthorized."}},
 			{reset.ErrTooManyAttempts, answer{429, msgELimit}},
 			{reset.ErrRateLimited, answer{429, msgELimit}},
-			{errForeignOrigin, answer{403, msgOriginRefused}},
 		},
 	}
 	allTables = []*table{&otpCreate, &otpValidate, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}
@@ -272,6 +263,9 @@ func (t *table) answerFor(outcome error) answer {
 		return t.ok
 	case errors.As(outcome, &rejected):
 		return answer{400, rejected.Reason}
+	case errors.Is(outcome, errForeignOrigin):
+		// Before any flow, the same on every route.
+		return answer{http.StatusForbidden, msgOriginRefused}
 	}
 	for _, r := range t.rules {
 		if errors.Is(outcome, r.outcome) {

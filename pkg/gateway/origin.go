@@ -3,8 +3,9 @@ package gateway
 import (
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/passreset/passreset/pkg/config"
 )
 
 // The rule for requests from browsers on other origins (docs/contract.md,
@@ -54,7 +55,7 @@ func newOrigins(opts Options) (origins, error) {
 		o.allowed[a] = true
 	}
 	if opts.APIURL != "" {
-		api, err := originOf(opts.APIURL)
+		api, err := config.Origin(opts.APIURL)
 		if err != nil {
 			return origins{}, err
 		}
@@ -90,22 +91,4 @@ func (h *Handler) checkOrigin(routeKey string, req request) error {
 	// The origin is the client's to write, so the log gets a bounded,
 	// quoted copy; it names a site, never a secret.
 	return fmt.Errorf("%w: %.100q", errForeignOrigin, origin)
-}
-
-// originOf is the origin of an absolute http(s) URL, serialised as a
-// browser sends it in an Origin header: scheme and host in lower case, the
-// scheme's default port left out.
-func originOf(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" {
-		return "", fmt.Errorf("API URL %q: want an absolute http or https URL", raw)
-	}
-	host, port := strings.ToLower(u.Hostname()), u.Port()
-	if strings.Contains(host, ":") {
-		host = "[" + host + "]" // an IPv6 literal
-	}
-	if port != "" && !(u.Scheme == "https" && port == "443") && !(u.Scheme == "http" && port == "80") {
-		host += ":" + port
-	}
-	return u.Scheme + "://" + host, nil
 }
