@@ -134,6 +134,23 @@ var variants = []variant{
 		usersTable: "${UsersTable.Arn}",
 		usersName:  "${UsersTable}",
 	},
+	{
+		// The alarms mail an address, through a topic the stack creates.
+		name:       "alarms to an email",
+		params:     map[string]any{"AlarmEmail": "oncall@example.com"},
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
+	},
+	{
+		// The alarms notify a team's topic as well.
+		name: "alarms to a topic and an email",
+		params: map[string]any{
+			"AlarmEmail":    "oncall@example.com",
+			"AlarmTopicArn": "arn:aws:sns:eu-west-1:123456789012:pager",
+		},
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
+	},
 }
 
 // repoRoot is the module root: this package lives in pkg/deploy.
@@ -184,11 +201,14 @@ func load(data []byte, v variant) (*stack, error) {
 }
 
 // untypedProperties are the properties goformation's types refuse though
-// SAM takes them: goformation v7 spells AWS::Serverless::HttpApi's
-// AccessLogSettings "AccessLogSetting". The typed template goes without
-// them; raw keeps them for the checks (checkAccessLog).
+// SAM and CloudFormation take them: goformation v7 spells
+// AWS::Serverless::HttpApi's AccessLogSettings "AccessLogSetting", and its
+// SES event destination has no EventBridgeDestination. The typed template
+// goes without them; raw keeps them for the checks (checkAccessLog,
+// checkMailEvents).
 var untypedProperties = map[string][]string{
-	"AWS::Serverless::HttpApi": {"AccessLogSettings"},
+	"AWS::Serverless::HttpApi":                   {"AccessLogSettings"},
+	"AWS::SES::ConfigurationSetEventDestination": {"EventDestination"},
 }
 
 // withoutUntypedProperties is the template raw less untypedProperties,

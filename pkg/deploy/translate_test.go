@@ -288,7 +288,7 @@ func checkTranslation(tr *translation) []string {
 	for _, check := range []func(*translation) []string{
 		checkTranslatedFunctions, checkTranslatedRoutes, checkTranslatedPolicies,
 		checkTranslatedEnvironment, checkTranslatedStage, checkTranslatedState,
-		checkTranslatedDomain,
+		checkTranslatedDomain, checkTranslatedOperations,
 	} {
 		problems = append(problems, check(tr)...)
 	}
