@@ -7,6 +7,8 @@
 //	passreset user check --email E --password P   exit 0 on a match, 1 if not
 //	passreset invoke FUNCTION --event FILE        run a function's bootstrap once
 //	passreset keys rotate --secret-id ARN         a new HMAC key in the secret
+//	passreset mail suppressed --email E           exit 1 if SES suppresses mail to E
+//	passreset mail unsuppress --email E           take E off SES's suppression list
 //
 // With no endpoint given, tables and user talk to the running "make dev"
 // stack; see the help of each command for how to point them elsewhere.
@@ -25,7 +27,8 @@ import (
 	"syscall"
 )
 
-// Exit codes: 0 done, 1 a check that did not match (user check), 2 any
+// Exit codes: 0 done, 1 a check that did not match (user check) or found
+// an address suppressed (mail suppressed), 2 any
 // error, usage included.
 const (
 	exitOK       = 0
@@ -54,6 +57,16 @@ Usage:
       else AWS_ENDPOINT_URL_SECRETS_MANAGER, else AWS), keeping the old key
       under previous and the subject key as it was. Prints key ids, never a
       key. See SECURITY.md, "Rotating the HMAC key".
+  passreset mail suppressed --email E [--endpoint URL]
+      whether the account-level SES suppression list holds E, and if so why
+      (BOUNCE or COMPLAINT), since when, and the message and feedback ids SES
+      kept: exit 0 when it does not, 1 when it does. SES drops mail to an
+      address on it when the sending configuration set uses the account's
+      list, as template.yaml's does (it sets no SuppressionOptions).
+  passreset mail unsuppress --email E [--endpoint URL]
+      take E off the account's SES suppression list (exit 0 also when it was
+      not on it). Both ask SES at --endpoint, else AWS_ENDPOINT_URL_SESV2,
+      else AWS; the SES emulator of passreset dev has no suppression list.
 
 Where tables and user go (the first rule that applies):
   1. --endpoint URL
@@ -98,6 +111,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.invoke(ctx, rest)
 	case "keys":
 		err = c.keys(ctx, rest)
+	case "mail":
+		code, err = c.mail(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
