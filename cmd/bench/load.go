@@ -12,13 +12,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-
 	"github.com/passreset/passreset/pkg/devserver"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/password"
+	"github.com/passreset/passreset/pkg/reset"
 )
 
 // loadSettings are the dev server's limits under load: the per-IP limit
@@ -217,22 +214,17 @@ func runLoad(ctx context.Context, root string, clients int, d time.Duration) (lo
 	race.Wait()
 	res.Attempts = verdict(int(counted.Load()), 5, "guesses counted of 16 racing")
 	// ... and 127.0.0.1's send counter holds exactly the sends asked for.
-	out, err := c.DynamoDB.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName: aws.String(dev.TokensTable), ConsistentRead: aws.Bool(true),
-		Key: map[string]types.AttributeValue{"pk": &types.AttributeValueMemberS{Value: "ip#send#127.0.0.1"}},
-	})
+	ipLimit, err := strconv.Atoi(loadSettings["IP_LIMIT"])
 	if err != nil {
 		return res, err
 	}
-	// The per-IP window (pkg/dynamo/window.go) holds IP_LIMIT=1000000 in
-	// groups, each place's count in "req_<i>n"; the load lasts less than
-	// the window, so every group counts.
-	n := -1
-	for name, v := range out.Item {
-		if num, ok := v.(*types.AttributeValueMemberN); ok && strings.HasPrefix(name, "req_") && strings.HasSuffix(name, "n") {
-			c, _ := strconv.Atoi(num.Value)
-			n = max(n, 0) + c
-		}
+	ipWindow, err := time.ParseDuration(loadSettings["IP_WINDOW"])
+	if err != nil {
+		return res, err
+	}
+	n, err := store.RequestsCounted(ctx, reset.PurposeSend, "127.0.0.1", reset.Limit{Max: ipLimit, Window: ipWindow}, time.Now())
+	if err != nil {
+		return res, err
 	}
 	res.IPCount = verdict(n, int(sendRequests.Load()), "sends counted for 127.0.0.1")
 	return res, nil

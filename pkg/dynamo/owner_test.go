@@ -283,3 +283,34 @@ func TestWindowWorstCase(t *testing.T) {
 		t.Logf("max %d: at most %d in any span (bound %d), %d admitted in all", tt.max, most, tt.worst, len(admitted))
 	}
 }
+
+// RequestsCounted reads back what the window counts: each request while
+// the limit is exact, each group's count when it groups, none once the
+// window has passed.
+func TestRequestsCounted(t *testing.T) {
+	t.Parallel()
+	e := newStore(t)
+	ctx := context.Background()
+	for _, tt := range []struct {
+		max, requests int
+	}{
+		{max: 5, requests: 4},
+		{max: 1000, requests: 77}, // groups of 32
+	} {
+		limit := reset.Limit{Max: tt.max, Window: time.Hour}
+		ip := "203.0.113." + strconv.Itoa(tt.max%250)
+		if n, err := e.store.RequestsCounted(ctx, reset.PurposeSend, ip, limit, t0); err != nil || n != 0 {
+			t.Fatalf("max %d, before any request: %d, %v; want 0", tt.max, n, err)
+		}
+		for i := range tt.requests {
+			wantNil(t, "request", e.store.CountRequest(ctx, reset.PurposeSend, ip, limit, t0.Add(time.Duration(i)*time.Second)))
+		}
+		at := t0.Add(time.Duration(tt.requests) * time.Second)
+		if n, err := e.store.RequestsCounted(ctx, reset.PurposeSend, ip, limit, at); err != nil || n != tt.requests {
+			t.Errorf("max %d: counted %d, %v; want %d", tt.max, n, err, tt.requests)
+		}
+		if n, err := e.store.RequestsCounted(ctx, reset.PurposeSend, ip, limit, at.Add(time.Hour)); err != nil || n != 0 {
+			t.Errorf("max %d, an hour later: counted %d, %v; want 0", tt.max, n, err)
+		}
+	}
+}

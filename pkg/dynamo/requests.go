@@ -34,6 +34,19 @@ func (s *Store) CountRequest(ctx context.Context, purpose, ip string, limit rese
 	return nil
 }
 
+// RequestsCounted is how many requests from ip for purpose the limit
+// counts now, read consistently. The flows never read it; it is for tools
+// that check the count is exact (make bench) and for tests.
+func (s *Store) RequestsCounted(ctx context.Context, purpose, ip string, limit reset.Limit, now time.Time) (int, error) {
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.tokens), ConsistentRead: aws.Bool(true), Key: keyOf(ipKey(purpose, ip)),
+	})
+	if err != nil {
+		return 0, fmt.Errorf("read %s requests: %w", purpose, err)
+	}
+	return window{prefix: windowRequests, limit: limit}.inSpan(out.Item, now), nil
+}
+
 // update is an UpdateItem on the tokens table that returns the old item
 // when its condition fails, so the caller can tell which rule refused.
 func (s *Store) update(pk string, e expression.Expression, returns types.ReturnValue) *dynamodb.UpdateItemInput {

@@ -122,6 +122,24 @@ func (w window) judge(old item, now time.Time, reason error) (join bool, err err
 	return false, limitError(reason, time.Unix(oldest, 0).Add(w.limit.Window), now)
 }
 
+// inSpan is how many events of it the window counts now: each place in
+// the span holds one event, or its group's count.
+func (w window) inSpan(it item, now time.Time) int {
+	n := 0
+	for i := range w.places() {
+		if t, ok := it.num(w.timeAt(i)); !ok || t <= w.cut(now) {
+			continue
+		}
+		if w.group() == 1 {
+			n++
+			continue
+		}
+		c, _ := it.num(w.countAt(i))
+		n += int(c)
+	}
+	return n
+}
+
 // fullAfter reports whether the item as it is after an event leaves no
 // room for another one now: the event just counted took the last place.
 func (w window) fullAfter(it item, now time.Time) bool {
