@@ -15,8 +15,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/passreset/passreset/pkg/child"
 )
 
 // rieTool is AWS's Lambda Runtime Interface Emulator, a tool dependency of
@@ -26,6 +27,10 @@ const rieTool = "aws-lambda-rie"
 // rieInvocations is the RIE's one route: Lambda's Invoke API for its one
 // function.
 const rieInvocations = "/2015-03-31/functions/function/invocations"
+
+// rieStopGrace is how long the RIE gets to exit on SIGTERM, on which it
+// SIGKILLs the bootstrap, before it is SIGKILLed itself.
+const rieStopGrace = 5 * time.Second
 
 // rieRun is one bootstrap to invoke once under the RIE.
 type rieRun struct {
@@ -48,7 +53,7 @@ type rieResult struct {
 // Runtime API the bootstrap talks to, invokes the function once with
 // event, and stops the RIE, which kills the bootstrap. The RIE's and the
 // function's output go to c.stderr.
-func (c cli) runRIE(ctx context.Context, r rieRun, event []byte) (rieResult, error) {
+func (c cli) runRIE(ctx context.Context, r rieRun, event []byte) (_ rieResult, err error) {
 	rie, err := c.rieBinary(ctx)
 	if err != nil {
 		return rieResult{}, err
@@ -83,17 +88,21 @@ func (c cli) runRIE(ctx context.Context, r rieRun, event []byte) (rieResult, err
 	cmd.Dir = filepath.Dir(bootstrap) // the RIE runs the bootstrap here, as Lambda does in LAMBDA_TASK_ROOT
 	cmd.Env = append(env, r.env...)
 	cmd.Stdout, cmd.Stderr = c.stderr, c.stderr
-	// The output copiers end when every holder of the pipes has exited; a
-	// stray bootstrap must not keep Wait from returning.
-	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	// The RIE starts the bootstrap in a process group of its own and
+	// without a parent-death signal: stopping the RIE's group stops the
+	// bootstrap only because the RIE kills it on SIGTERM, and an RIE killed
+	// by the kernel leaves it to exit when its Runtime API connection breaks.
+	proc, err := child.Start(cmd)
+	if err != nil {
 		return rieResult{}, fmt.Errorf("runtime interface emulator: %w", err)
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	defer stopRIE(cmd, exited)
+	defer func() {
+		if stopErr := proc.Stop(rieStopGrace); stopErr != nil {
+			err = errors.Join(err, fmt.Errorf("runtime interface emulator: stop: %w", stopErr))
+		}
+	}()
 
-	if err := awaitListening(ctx, invokeAddr, exited); err != nil {
+	if err := awaitListening(ctx, invokeAddr, proc); err != nil {
 		return rieResult{}, fmt.Errorf("runtime interface emulator: %w", err)
 	}
 	// The RIE times the invocation out itself; this bound is for an RIE
@@ -188,7 +197,7 @@ func freePorts(n int) ([]string, error) {
 
 // awaitListening waits until addr accepts connections, the RIE exits, or
 // 10 seconds pass.
-func awaitListening(ctx context.Context, addr string, exited chan error) error {
+func awaitListening(ctx context.Context, addr string, rie *child.Process) error {
 	deadline := time.After(10 * time.Second)
 	for {
 		conn, err := net.DialTimeout("tcp", addr, time.Second)
@@ -197,28 +206,13 @@ func awaitListening(ctx context.Context, addr string, exited chan error) error {
 			return nil
 		}
 		select {
-		case err := <-exited:
-			exited <- err // for stopRIE
-			return fmt.Errorf("exited before listening on %s: %v", addr, err)
+		case <-rie.Exited():
+			return fmt.Errorf("exited before listening on %s: %v", addr, rie.Wait())
 		case <-deadline:
 			return fmt.Errorf("not listening on %s after 10s", addr)
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(10 * time.Millisecond):
 		}
-	}
-}
-
-// stopRIE sends the RIE SIGTERM, on which it SIGKILLs the bootstrap and
-// exits, and kills it if it has not within 5 seconds.
-func stopRIE(cmd *exec.Cmd, exited chan error) {
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		cmd.Process.Kill()
-	}
-	select {
-	case <-exited:
-	case <-time.After(5 * time.Second):
-		cmd.Process.Kill()
-		<-exited
 	}
 }

@@ -27,11 +27,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/passreset/passreset/pkg/child"
 )
 
 const (
@@ -42,9 +43,6 @@ const (
 
 	defaultRegion = "us-east-1"
 	defaultMemory = "128" // MB, Lambda's default; Env may say otherwise
-
-	// killWait bounds the wait for a SIGKILLed bootstrap to be reaped.
-	killWait = 5 * time.Second
 
 	// stderrLines is how many of the bootstrap's last stderr lines an
 	// error quotes.
@@ -89,10 +87,10 @@ func (e *FunctionError) Error() string {
 type Process struct {
 	name   string // AWS_LAMBDA_FUNCTION_NAME
 	cmd    *exec.Cmd
+	proc   *child.Process
 	srv    *http.Server
 	served chan error // Serve's result
 	stderr *tail
-	execAt time.Time // just before exec
 
 	stopping chan struct{} // closed by Stop
 
@@ -103,8 +101,6 @@ type Process struct {
 	initFailOnce sync.Once
 	initFailed   chan struct{}  // closed when the bootstrap posts /init/error
 	initErr      *FunctionError // set before initFailed closes
-
-	exited chan struct{} // closed once the bootstrap has been reaped
 
 	mu        sync.Mutex
 	stopAfter func() bool // undoes the context.AfterFunc that calls Stop
@@ -142,7 +138,6 @@ func Start(ctx context.Context, fn Function) (*Process, error) {
 		stopping:   make(chan struct{}),
 		ready:      make(chan struct{}),
 		initFailed: make(chan struct{}),
-		exited:     make(chan struct{}),
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /"+apiVersion+"/runtime/invocation/next", p.next)
@@ -157,38 +152,17 @@ func Start(ctx context.Context, fn Function) (*Process, error) {
 	if fn.Stderr != nil {
 		p.cmd.Stderr = io.MultiWriter(p.stderr, fn.Stderr)
 	}
-	p.cmd.SysProcAttr = sysProcAttr()
-	// The output copiers end when every holder of the pipes has exited; a
-	// stray grandchild must not keep Wait from returning.
-	p.cmd.WaitDelay = time.Second
-
-	started := make(chan error, 1)
-	go func() {
-		// Linux delivers Pdeathsig when the thread that forked the child
-		// exits, not the process (prctl(2), golang/go#27505), and Go ends
-		// a thread when a goroutine locked to it returns. Keeping the
-		// forking thread locked until the child is reaped means no other
-		// goroutine runs on it and takes the child down with it.
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
-		p.execAt = time.Now()
-		if err := p.cmd.Start(); err != nil {
-			started <- err
-			return
-		}
-		started <- nil
-		// Wait's error says no more than ProcessState, which
-		// describeExit reads.
-		p.cmd.Wait()
-		close(p.exited)
-	}()
-	if err := <-started; err != nil {
+	// Init time runs from proc.StartedAt, taken just before the fork.
+	// Wait's error says no more than ProcessState, which describeExit
+	// reads.
+	p.proc, err = child.Start(p.cmd)
+	if err != nil {
 		ln.Close()
 		return nil, fmt.Errorf("runtimeapi: start %s: %w", name, err)
 	}
-	// Serving begins after exec so that execAt is written before any
-	// handler reads it; the kernel queues the bootstrap's first
-	// connection meanwhile.
+	// Serving begins after exec so that p.proc is set before any handler
+	// reads it; the kernel queues the bootstrap's first connection
+	// meanwhile.
 	go func() { p.served <- p.srv.Serve(ln) }()
 	// Stop's error is the caller's to see, from its own call to Stop.
 	stopAfter := context.AfterFunc(ctx, func() { p.Stop() })
@@ -244,7 +218,7 @@ func (p *Process) WaitReady(ctx context.Context) (time.Duration, error) {
 		return p.initTime, nil
 	case <-p.initFailed:
 		return 0, p.initErr
-	case <-p.exited:
+	case <-p.proc.Exited():
 		select {
 		case <-p.initFailed:
 			return 0, p.initErr
@@ -279,7 +253,9 @@ func (p *Process) stop() error {
 	}
 	close(p.stopping) // releases the /next still waiting
 	var errs []error
-	if err := p.kill(); err != nil {
+	// No grace: the bootstrap has nothing to save, and a cold start's
+	// measure is over.
+	if err := p.proc.Stop(0); err != nil {
 		errs = append(errs, err)
 	}
 	if err := p.srv.Close(); err != nil {
@@ -294,23 +270,7 @@ func (p *Process) stop() error {
 	return nil
 }
 
-// kill SIGKILLs the bootstrap's process group and waits for the bootstrap
-// to be reaped. The group is signalled even when the bootstrap has already
-// exited, for anything it started.
-func (p *Process) kill() error {
-	pid := p.cmd.Process.Pid
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill process group %d: %w", pid, err)
-	}
-	select {
-	case <-p.exited:
-		return nil
-	case <-time.After(killWait):
-		return fmt.Errorf("process %d did not exit after SIGKILL", pid)
-	}
-}
-
-// describeExit says how the bootstrap ended; call it once exited is closed.
+// describeExit says how the bootstrap ended; call it once p.proc has exited.
 func (p *Process) describeExit() string {
 	ps := p.cmd.ProcessState
 	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
@@ -338,7 +298,7 @@ func (p *Process) next(w http.ResponseWriter, r *http.Request) {
 	default:
 	}
 	p.readyOnce.Do(func() {
-		p.initTime = time.Since(p.execAt)
+		p.initTime = time.Since(p.proc.StartedAt())
 		close(p.ready)
 	})
 	select {

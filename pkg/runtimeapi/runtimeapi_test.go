@@ -119,8 +119,8 @@ func TestContextStops(t *testing.T) {
 	}
 	cancel()
 	select {
-	case <-q.exited:
-	case <-time.After(killWait):
+	case <-q.proc.Exited():
+	case <-time.After(5 * time.Second):
 		t.Fatal("the bootstrap outlived its context")
 	}
 	if err := q.Stop(); err != nil {
