@@ -72,6 +72,8 @@ type Stack struct {
 	procs    []*process
 	stopOnce sync.Once
 	stopErr  error
+
+	mails mailCache // what Mails has read so far (mail.go)
 }
 
 // Start launches DynamoDB Local and the SES emulator and returns once both
@@ -286,10 +288,10 @@ func launchOnce(ctx context.Context, c emulatorCommand, port int, out io.Writer)
 			return p, nil
 		}
 		select {
-		case <-p.exited:
+		case <-p.proc.Exited():
 			// Sweep anything it forked before it died.
 			stopErr := p.stop()
-			return nil, errors.Join(&exitedEarlyError{name: c.name, err: p.waitErr, tail: p.tail.String()}, stopErr)
+			return nil, errors.Join(&exitedEarlyError{name: c.name, err: p.proc.Wait(), tail: p.tail.String()}, stopErr)
 		case <-ctx.Done():
 			stopErr := p.stop()
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {

@@ -126,11 +126,26 @@ func TestMails(t *testing.T) {
 		}
 	}
 
+	// Mails reads only what is new, in the same second or later: each
+	// mail once, in order.
+	send("cy@example.com", "Third", "three", "")
+	mails, err = stack.Mails(ctx)
+	if err != nil || len(mails) != 3 || mails[2].Subject != "Third" || mails[0].Subject != "Your code" {
+		t.Fatalf("Mails after a third send = %+v, %v; want the three in order", mails, err)
+	}
+	if again, err := stack.Mails(ctx); err != nil || len(again) != 3 {
+		t.Errorf("Mails read again = %d mails, %v; want the same 3", len(again), err)
+	}
+
 	if err := stack.ClearMails(ctx); err != nil {
 		t.Fatalf("ClearMails: %v", err)
 	}
 	if mails, err := stack.Mails(ctx); err != nil || len(mails) != 0 {
 		t.Errorf("Mails after ClearMails = %+v, %v; want none", mails, err)
+	}
+	send("dee@example.com", "After", "after", "")
+	if mails, err := stack.Mails(ctx); err != nil || len(mails) != 1 || mails[0].Subject != "After" {
+		t.Errorf("Mails after a clear and a send = %+v, %v; want the one", mails, err)
 	}
 }
 
@@ -162,8 +177,8 @@ func TestStartStop(t *testing.T) {
 		}
 	}
 	for _, p := range stack.procs {
-		if err := syscall.Kill(-p.cmd.Process.Pid, 0); !errors.Is(err, syscall.ESRCH) {
-			t.Errorf("process group %d after Stop: kill 0 = %v, want ESRCH", p.cmd.Process.Pid, err)
+		if err := syscall.Kill(-p.proc.Pid(), 0); !errors.Is(err, syscall.ESRCH) {
+			t.Errorf("process group %d after Stop: kill 0 = %v, want ESRCH", p.proc.Pid(), err)
 		}
 	}
 	if err := stack.Stop(); err != nil {

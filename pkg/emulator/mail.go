@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -38,14 +41,37 @@ type storedMail struct {
 	At int64 `json:"at"` // Unix seconds
 }
 
+// mailCache holds the mails read from the emulator's store. Its GET
+// /store answers with every mail it holds, bodies included, and the
+// tests read it after nearly every request: decoding the whole store each
+// time grew with the square of the mails sent and was a fifth of a test
+// run's CPU. Mails asks only for what arrived since the newest second it
+// has seen (the store's since filter, inclusive), and drops the ones it
+// already holds by message id.
+type mailCache struct {
+	mu     sync.Mutex
+	seen   map[string]bool
+	mails  []Mail
+	newest int64 // Unix seconds of the newest mail held
+}
+
 // Mails returns every mail the SES emulator has received since it started
-// or since the last ClearMails, oldest first.
+// or since the last ClearMails, oldest first. It reads each mail from the
+// emulator once (mailCache); a store cleared by anything but this Stack's
+// ClearMails goes unnoticed.
 //
 // The store is shared by every test using the stack: a test that runs in
 // parallel with others should pick the mails sent to its own, unique
 // recipient rather than count them all.
 func (s *Stack) Mails(ctx context.Context) ([]Mail, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.SESEndpoint+"/store", nil)
+	c := &s.mails
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	url := s.SESEndpoint + "/store"
+	if c.newest > 0 {
+		url += "?since=" + strconv.FormatInt(c.newest, 10)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: read mails: %w", err)
 	}
@@ -59,9 +85,16 @@ func (s *Stack) Mails(ctx context.Context) ([]Mail, error) {
 	if err := json.Unmarshal(body, &store); err != nil {
 		return nil, fmt.Errorf("emulator: read mails: decode store: %w", err)
 	}
-	mails := make([]Mail, 0, len(store.Emails))
+	if c.seen == nil {
+		c.seen = map[string]bool{}
+	}
 	for _, m := range store.Emails {
-		mails = append(mails, Mail{
+		if c.seen[m.MessageID] {
+			continue
+		}
+		c.seen[m.MessageID] = true
+		c.newest = max(c.newest, m.At)
+		c.mails = append(c.mails, Mail{
 			From:    m.From,
 			To:      m.Destination.To,
 			Subject: m.Subject,
@@ -70,7 +103,7 @@ func (s *Stack) Mails(ctx context.Context) ([]Mail, error) {
 			At:      time.Unix(m.At, 0),
 		})
 	}
-	return mails, nil
+	return slices.Clone(c.mails), nil
 }
 
 // ClearMails empties the SES emulator's store (its POST /clear-store),
@@ -81,9 +114,13 @@ func (s *Stack) ClearMails(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("emulator: clear mails: %w", err)
 	}
+	c := &s.mails
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	if _, err := do(req); err != nil {
 		return fmt.Errorf("emulator: clear mails: %w", err)
 	}
+	c.seen, c.mails, c.newest = nil, nil, 0
 	return nil
 }
 
