@@ -66,6 +66,9 @@ type Env struct {
 	// Log holds every line the service logged, for tests that look for
 	// secrets in it.
 	Log *LogBuffer
+	// Metrics holds every metrics line the handler wrote
+	// (gateway.Options.Metrics), for tests that read the metrics back.
+	Metrics *MetricLines
 }
 
 // New starts a service with its own tables. It skips or fails the test as
@@ -93,7 +96,7 @@ func New(t testing.TB, overrides Settings) *Env {
 		t.Fatalf("apptest: %v", err)
 	}
 
-	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}}
+	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}, Metrics: &MetricLines{}}
 	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
 	if cfg.HMACKeySecretARN != "" {
 		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
@@ -118,7 +121,7 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	e.Handler, err = gateway.New(e.Service.Flows, log, gateway.RouteKeys())
+	e.Handler, err = gateway.NewWithOptions(e.Service.Flows, log, gateway.RouteKeys(), gateway.Options{Metrics: e.Metrics})
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
@@ -369,6 +372,37 @@ func (l *LogBuffer) String() string {
 }
 
 var _ io.Writer = (*LogBuffer)(nil)
+
+// MetricLines keeps what the handler writes as its metrics, one Write a
+// line, as metrics.Flush writes them.
+type MetricLines struct {
+	mu    sync.Mutex
+	lines []string
+	taken int
+}
+
+func (m *MetricLines) Write(p []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lines = append(m.lines, string(p))
+	return len(p), nil
+}
+
+// Take returns the lines written since the last Take.
+func (m *MetricLines) Take() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	lines := append([]string(nil), m.lines[m.taken:]...)
+	m.taken = len(m.lines)
+	return lines
+}
+
+// String returns every line written so far.
+func (m *MetricLines) String() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return strings.Join(m.lines, "")
+}
 
 func randomHex(n int) string {
 	b := make([]byte, n)

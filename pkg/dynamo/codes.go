@@ -27,7 +27,7 @@ type sends struct {
 }
 
 func newSends(limit reset.SendLimit) sends {
-	return sends{w: window{prefix: windowSends, limit: limit.Limit}, gap: limit.MinInterval}
+	return sends{w: window{prefix: windowSends, limit: limit.Limit, scope: reset.ScopeAccount}, gap: limit.MinInterval}
 }
 
 // allowed is the condition on a name's item for one more send.
@@ -48,7 +48,7 @@ func (sd sends) counted(u expression.UpdateBuilder, now time.Time, join bool) ex
 // judge reads a name's item as it was when allowed failed.
 func (sd sends) judge(old item, now time.Time) (join bool, err error) {
 	if last, ok := old.num(attrLastSentAt); ok && last > unix(now.Add(-sd.gap)) {
-		return false, limitError(reset.ErrRateLimited, time.Unix(last, 0).Add(sd.gap), now)
+		return false, limitError(reset.ErrRateLimited, reset.ScopeInterval, time.Unix(last, 0).Add(sd.gap), now)
 	}
 	return sd.w.judge(old, now, reset.ErrRateLimited)
 }
@@ -198,7 +198,7 @@ func (s *Store) updateIf(ctx context.Context, pk string, u expression.UpdateBuil
 // update, and only those that get one are ever compared. The same update
 // takes a place in the name's daily failure budget.
 func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.GuessLimit, now time.Time) (reset.CodeRecord, error) {
-	failures := window{prefix: windowFailures, limit: limit.Failures}
+	failures := window{prefix: windowFailures, limit: limit.Failures, scope: reset.ScopeAccount}
 	out, err := s.conditional(ctx, failures.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
 		u := failures.counted(expression.Set(expression.Name(attrAttempts), expression.Name(attrAttempts).Plus(expression.Value(1))), now, join).
 			Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime))))
@@ -224,7 +224,7 @@ func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.Gues
 			// The code is dead; a new one can come once the name may
 			// be sent another.
 			last, _ := old.num(attrLastSentAt)
-			return false, limitError(reset.ErrTooManyAttempts, time.Unix(last, 0).Add(limit.NewCodeAfter), now)
+			return false, limitError(reset.ErrTooManyAttempts, reset.ScopeCode, time.Unix(last, 0).Add(limit.NewCodeAfter), now)
 		}
 		return failures.judge(old, now, reset.ErrTooManyAttempts)
 	})
@@ -238,7 +238,7 @@ func (s *Store) CountGuess(ctx context.Context, subject string, limit reset.Gues
 // budget for a guess about to be compared. A spent budget is no error:
 // the caller must not let the guess win, and must not say why.
 func (s *Store) CountOwnerFailure(ctx context.Context, owner string, limit reset.Limit, now time.Time) (counted, spent bool, err error) {
-	failures := window{prefix: windowFailures, limit: limit}
+	failures := window{prefix: windowFailures, limit: limit, scope: reset.ScopeAccount}
 	out, err := s.conditional(ctx, failures.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
 		u := failures.counted(expression.Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(stateLifetime)))), now, join)
 		e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(failures.hasRoom(now, join)))
@@ -304,7 +304,7 @@ func codeRecord(subject string, it item) reset.CodeRecord {
 // is no longer its account's latest secret, or the account's
 // session_version or email moved since the code was issued.
 func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, limit reset.GuessLimit, now time.Time) error {
-	failures := window{prefix: windowFailures, limit: limit.Failures}
+	failures := window{prefix: windowFailures, limit: limit.Failures, scope: reset.ScopeAccount}
 	// The right guess was counted as a failure before it was compared;
 	// it is not one, on the name nor on the account.
 	u := failures.uncounted(removeCode(expression.UpdateBuilder{}))

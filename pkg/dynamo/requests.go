@@ -16,7 +16,7 @@ import (
 // CountRequest counts one request from ip for purpose. The key is API
 // Gateway's source IP as the caller passes it; no header can change it.
 func (s *Store) CountRequest(ctx context.Context, purpose, ip string, limit reset.Limit, now time.Time) error {
-	w := window{prefix: windowRequests, limit: limit}
+	w := window{prefix: windowRequests, limit: limit, scope: reset.ScopeIP}
 	_, err := s.conditional(ctx, w.joins(), func(join bool) (*dynamodb.UpdateItemInput, error) {
 		u := w.counted(expression.Set(expression.Name(attrExpiresAt), expression.Value(unix(now.Add(limit.Window)))), now, join)
 		// Rule: at most limit.Max requests from one IP in any window.

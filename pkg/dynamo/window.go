@@ -36,6 +36,7 @@ import (
 type window struct {
 	prefix string // the places' common name
 	limit  reset.Limit
+	scope  reset.LimitScope // which limit it is, for the LimitError it refuses with
 }
 
 const maxPlaces = 32
@@ -119,7 +120,7 @@ func (w window) judge(old item, now time.Time, reason error) (join bool, err err
 	if !ok || oldest <= w.cut(now) {
 		return false, nil
 	}
-	return false, limitError(reason, time.Unix(oldest, 0).Add(w.limit.Window), now)
+	return false, limitError(reason, w.scope, time.Unix(oldest, 0).Add(w.limit.Window), now)
 }
 
 // inSpan is how many events of it the window counts now: each place in
@@ -147,10 +148,11 @@ func (w window) fullAfter(it item, now time.Time) bool {
 	return err != nil
 }
 
-// limitError is a spent limit that frees at frees. The HTTP edge turns the
-// wait into Retry-After seconds (gateway.retryAfter), in one place.
-func limitError(reason error, frees, now time.Time) error {
-	return &reset.LimitError{Err: reason, RetryAfter: frees.Sub(now)}
+// limitError is the spent limit scope that frees at frees. The HTTP edge
+// turns the wait into Retry-After seconds (gateway.retryAfter), in one
+// place; the scope goes only to the metrics.
+func limitError(reason error, scope reset.LimitScope, frees, now time.Time) error {
+	return &reset.LimitError{Err: reason, RetryAfter: frees.Sub(now), Scope: scope}
 }
 
 // item is a DynamoDB item as returned by the SDK.

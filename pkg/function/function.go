@@ -243,11 +243,15 @@ func Handler(f gateway.Function, secrets SecretsReader, lookup func(string) (str
 	return gateway.Serve(svc.Flows, log, f.Routes, PageOptions(cfg))
 }
 
-// PageOptions are the HTTP edge's settings in cfg: the reset page's, and
-// the origins whose browser requests it serves.
+// PageOptions are the HTTP edge's settings in cfg: the reset page's, the
+// origins whose browser requests it serves, and where its metrics go:
+// standard output, the same stream as the log, which Lambda ships to
+// CloudWatch Logs, where the Embedded Metric Format lines become metrics
+// with no AWS call by the function.
 func PageOptions(cfg config.Config) gateway.Options {
 	return gateway.Options{
 		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
 		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
+		Metrics: os.Stdout,
 	}
 }

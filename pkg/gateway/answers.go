@@ -46,6 +46,7 @@ type rule struct {
 // table answers one route (or one action of a route).
 type table struct {
 	routes  []string // the route keys it answers, for documentation and tests
+	flow    string   // the flow it answers, the Flow of the request's metrics
 	family  family
 	ok      answer
 	invalid answer // the family's "invalid body": wrong JSON, types, fields
@@ -119,6 +120,7 @@ const (
 var (
 	otpCreate = table{
 		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
+		flow:    flowRequestCode,
 		ok:      answer{200, "Successfully sent OTP."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not send OTP. Please try again."},
@@ -132,6 +134,7 @@ var (
 	}
 	otpValidate = table{
 		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
+		flow:    flowResetWithCode,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
@@ -150,6 +153,7 @@ var (
 	}
 	emailReset = table{
 		routes: []string{"POST /{email}/reset-password"}, family: codeByActionBody,
+		flow:    flowResetWithCode,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
 		invalid: answer{400, msgNInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not reset password. Please try again."},
@@ -167,6 +171,7 @@ var (
 	}
 	linkRequest = table{
 		routes: []string{"POST /auth/request-reset-password"}, family: linkBody,
+		flow:    flowRequestLink,
 		ok:      answer{200, "Reset link sent"},
 		invalid: answer{400, msgLInvalidBody},
 		failed:  answer{500, msgLFailed},
@@ -179,6 +184,7 @@ var (
 	}
 	linkReset = table{
 		routes: []string{"POST /auth/reset-password", "POST /auth/reset-password/{token}"}, family: linkBody,
+		flow:    flowResetWithLink,
 		ok:      answer{200, "Password has been reset"},
 		invalid: answer{400, msgLInvalidBody},
 		failed:  answer{500, msgLFailed},
@@ -190,6 +196,7 @@ var (
 	}
 	generate = table{
 		routes: []string{"POST /generate-otp"}, family: minimalBody,
+		flow:    flowRequestCode,
 		ok:      answer{200, "OTP generated and sent"},
 		invalid: answer{400, "Email is required"},
 		failed:  answer{500, msg0Failed},
@@ -202,6 +209,7 @@ var (
 	}
 	seedReset = table{
 		routes: []string{"POST /reset-password"}, family: minimalBody,
+		flow:    flowResetWithCode,
 		ok:      answer{200, "Password has been reset successfully"},
 		invalid: answer{400, "Email, OTP, and new password are required"},
 		failed:  answer{500, msg0Failed},
@@ -219,6 +227,7 @@ var (
 	}
 	armorRequest = table{
 		routes: []string{"POST /auth/forgot-password"}, family: usernameOrEmailBody,
+		flow:    flowRequestCode,
 		ok:      answer{201, "OTP sent to mail!"},
 		invalid: answer{400, msgENoName},
 		failed:  answer{500, msgEFailed},
@@ -232,6 +241,7 @@ var (
 	}
 	armorReset = table{
 		routes: []string{"PUT /auth/forgot-password"}, family: usernameOrEmailBody,
+		flow:    flowResetWithCode,
 		ok:      answer{201, "Password updated successfully!"},
 		invalid: answer{400, msgENoName},
 		failed:  answer{500, msgEFailed},

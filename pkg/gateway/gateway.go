@@ -10,7 +10,9 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"os"
 	"runtime/debug"
 	"slices"
 	"sort"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/events"
 
+	"github.com/passreset/passreset/pkg/metrics"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -30,6 +33,16 @@ type Flows interface {
 	ResetWithLink(ctx context.Context, req reset.LinkReset) error
 	CheckLink(ctx context.Context, token reset.Token) error
 }
+
+// The flows, as the Flow dimension of the metrics names them: each table
+// (answers.go) and each page route (routes.go) says which one it answers.
+const (
+	flowRequestCode   = "RequestCode"
+	flowResetWithCode = "ResetWithCode"
+	flowRequestLink   = "RequestLink"
+	flowResetWithLink = "ResetWithLink"
+	flowCheckLink     = "CheckLink"
+)
 
 // Handler serves a set of routes.
 type Handler struct {
@@ -62,6 +75,12 @@ type Options struct {
 	// is "", only AllowedOrigins are, and the reset page's own posts are
 	// refused.
 	APIURL string
+
+	// Metrics is where each request's metrics are written, as CloudWatch
+	// Embedded Metric Format lines, once its answer is built; nil means
+	// os.Stdout, which Lambda ships to CloudWatch Logs, where they become
+	// metrics without any AWS call.
+	Metrics io.Writer
 }
 
 // serveFunc decodes one route's request, runs its flow and says which of
@@ -96,6 +115,9 @@ func Serve(flows Flows, log *slog.Logger, routes []Route, opts Options) (*Handle
 	o, err := newOrigins(opts)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = os.Stdout
 	}
 	h := &Handler{flows: flows, log: log, opts: opts, origins: o, routes: map[string]Route{}}
 	for _, r := range routes {
@@ -153,24 +175,33 @@ func (h *Handler) Serves(routeKey string) bool {
 // Handle answers one event. It always returns a response and a nil error:
 // an error returned to Lambda would become API Gateway's own 500, outside
 // the contract.
+//
+// The flow counts what it does in a metrics.Recorder of this request's
+// (package reset, counts.go), which finish writes once the answer is
+// built, under the Flow of the table that answered. A request refused
+// before its flow ran (a bad body, a refused origin) goes under its
+// route's flow, or its route's first action's, and has counted nothing,
+// so no line is written for it.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	start := time.Now()
+	ctx = metrics.NewContext(ctx, &metrics.Recorder{})
 	route, ok := h.routes[ev.RouteKey]
 	if !ok {
 		resp = notFound()
-		h.logRequest(ctx, ev, resp, start, nil)
+		h.finish(ctx, ev, resp, start, nil, "")
 		return resp, nil
 	}
 	req := newRequest(ev)
 	if outcome := h.checkOrigin(ev.RouteKey, req); outcome != nil {
 		// Before any flow and before the page: a form posted from another
 		// site gets the route's JSON answer, not a page.
-		resp = fallbackTable(ev.RouteKey).respond(outcome)
-		h.logRequest(ctx, ev, resp, start, outcome)
+		t := fallbackTable(ev.RouteKey)
+		resp = t.respond(outcome)
+		h.finish(ctx, ev, resp, start, outcome, t.flow)
 		return resp, nil
 	}
 	if route.page != nil && (route.serve == nil || req.isForm()) {
-		return route.answerPage(h, ctx, ev, route.page, req, start), nil
+		return route.answerPage(h, ctx, ev, route.page, route.pageFlow, req, start), nil
 	}
 	var t *table
 	var outcome error
@@ -181,32 +212,42 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 				t = fallbackTable(ev.RouteKey)
 			}
 			resp = t.respond(errPanic)
-			h.logRequest(ctx, ev, resp, start, outcome)
+			h.finish(ctx, ev, resp, start, outcome, t.flow)
 			err = nil
 		}
 	}()
 	t, outcome = route.serve(ctx, h.flows, req)
 	resp = t.respond(outcome)
-	h.logRequest(ctx, ev, resp, start, outcome)
+	h.finish(ctx, ev, resp, start, outcome, t.flow)
 	return resp, nil
 }
 
 // handlePage answers with a page, as Handle does with JSON: always a
-// response, a panic included.
-func (h *Handler) handlePage(ctx context.Context, ev events.APIGatewayV2HTTPRequest, serve pageFunc, req request, start time.Time) (resp events.APIGatewayV2HTTPResponse) {
+// response, a panic included. flow is the page route's, for its metrics.
+func (h *Handler) handlePage(ctx context.Context, ev events.APIGatewayV2HTTPRequest, serve pageFunc, flow string, req request, start time.Time) (resp events.APIGatewayV2HTTPResponse) {
 	var outcome error
 	defer func() {
 		if p := recover(); p != nil {
 			outcome = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
 			resp = h.renderFailed()
-			h.logRequest(ctx, ev, resp, start, outcome)
+			h.finish(ctx, ev, resp, start, outcome, flow)
 		}
 	}()
 	var p page
 	p, outcome = serve(ctx, h.flows, req)
 	resp = h.render(p, outcome)
-	h.logRequest(ctx, ev, resp, start, outcome)
+	h.finish(ctx, ev, resp, start, outcome, flow)
 	return resp
+}
+
+// finish ends a request: its log line, then its metrics, written once
+// under flow. Writing them can only fail into the log: the answer is
+// built, and no metric is worth a failed request.
+func (h *Handler) finish(ctx context.Context, ev events.APIGatewayV2HTTPRequest, resp events.APIGatewayV2HTTPResponse, start time.Time, outcome error, flow string) {
+	h.logRequest(ctx, ev, resp, start, outcome)
+	if err := metrics.FromContext(ctx).Flush(h.opts.Metrics, time.Now(), flow); err != nil {
+		h.log.WarnContext(ctx, "metrics not written", "route", ev.RouteKey, "error", err)
+	}
 }
 
 // logRequest writes one line per request: route, status, duration, and for

@@ -574,6 +574,7 @@ func TestAWSCallsPerFlow(t *testing.T) {
 	measure := func(name string, maxTotal, maxDynamo, wantSES int, do func() apptest.Response, status int) {
 		t.Helper()
 		env.Calls.Reset()
+		env.Metrics.Take()
 		r := do()
 		want(t, name, r, status, "")
 		order := env.Calls.Order()
@@ -586,6 +587,11 @@ func TestAWSCallsPerFlow(t *testing.T) {
 		}
 		if got := env.Calls.Count("SESv2.SendEmail"); got != wantSES {
 			t.Errorf("%s: got %d SESv2.SendEmail, want %d", name, got, wantSES)
+		}
+		// The counts above are with metrics on: writing them is no AWS
+		// call (CloudWatch Logs makes metrics of the lines).
+		if lines := env.Metrics.Take(); len(lines) == 0 {
+			t.Errorf("%s: no metrics written; want the calls counted with metrics on", name)
 		}
 	}
 	measure("request a code", 4, 3, 1, func() apptest.Response { return env.Post(t, "/auth/otp", createCode(a.Email)) }, 200)

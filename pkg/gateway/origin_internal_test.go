@@ -15,4 +15,3 @@ func TestEveryTableRefusesOrigins(t *testing.T) {
 		}
 	}
 }
-

@@ -14,15 +14,17 @@ type Route struct {
 	Key   string
 	serve serveFunc // nil on a route that is only a page
 	page  pageFunc  // nil on a route without a page
+	// pageFlow is the flow page runs, the Flow of its metrics.
+	pageFlow string
 	// answerPage is (*Handler).handlePage on a route with a page: reached
 	// only through a route, so that a function without a page links none
 	// of its machinery.
-	answerPage func(h *Handler, ctx context.Context, ev events.APIGatewayV2HTTPRequest, serve pageFunc, req request, start time.Time) events.APIGatewayV2HTTPResponse
+	answerPage func(h *Handler, ctx context.Context, ev events.APIGatewayV2HTTPRequest, serve pageFunc, flow string, req request, start time.Time) events.APIGatewayV2HTTPResponse
 }
 
-// withPage is r with its page.
-func withPage(r Route, page pageFunc) Route {
-	r.page, r.answerPage = page, (*Handler).handlePage
+// withPage is r with its page, which runs flow.
+func withPage(r Route, page pageFunc, flow string) Route {
+	r.page, r.pageFlow, r.answerPage = page, flow, (*Handler).handlePage
 	return r
 }
 
@@ -70,7 +72,7 @@ func OTPValidate() Function {
 // from the reset page's form for a new link.
 func LinkRequest() Function {
 	return Function{Name: "link-request", HashesWithKey: true, Routes: []Route{
-		withPage(Route{Key: "POST /auth/request-reset-password", serve: serveLinkRequest}, pageRequestForm),
+		withPage(Route{Key: "POST /auth/request-reset-password", serve: serveLinkRequest}, pageRequestForm, flowRequestLink),
 	}}
 }
 
@@ -79,9 +81,9 @@ func LinkRequest() Function {
 // permissions the function has.
 func PasswordReset() Function {
 	return Function{Name: "password-reset", Routes: []Route{
-		withPage(Route{Key: "GET /auth/reset-password/{token}"}, pageOpenLink),
+		withPage(Route{Key: "GET /auth/reset-password/{token}"}, pageOpenLink, flowCheckLink),
 		{Key: "POST /auth/reset-password", serve: serveLinkReset},
-		withPage(Route{Key: "POST /auth/reset-password/{token}", serve: serveLinkResetInPath}, pageResetForm),
+		withPage(Route{Key: "POST /auth/reset-password/{token}", serve: serveLinkResetInPath}, pageResetForm, flowResetWithLink),
 	}}
 }
 

@@ -12,9 +12,10 @@ import (
 )
 
 // Secrets: every flow, on every route, its successes and its failures (500s
-// included), with the service's log captured; no code (as mailed), token,
-// password (old, new, refused), stored password hash, code hash or link
-// hash may appear in any log line, response or error.
+// included), with the service's log and metrics captured; no code (as
+// mailed), token, password (old, new, refused), stored password hash, code
+// hash or link hash may appear in any log line, metrics line, response or
+// error, and no email or IP address in any metrics line.
 
 // secretWatch remembers the secrets a test has seen and where it looked.
 type secretWatch struct {
@@ -109,7 +110,7 @@ func (w *secretWatch) err(what string, err error) {
 // number of its own (not inside a longer run of digits, as in a time).
 func (w *secretWatch) check(t *testing.T) {
 	t.Helper()
-	places := append([]string{"the log:\n" + w.env.Log.String()}, w.seen...)
+	places := append([]string{"the log:\n" + w.env.Log.String(), "the metrics:\n" + w.env.Metrics.String()}, w.seen...)
 	for secret, what := range w.secrets {
 		re := regexp.MustCompile(regexp.QuoteMeta(secret))
 		if regexp.MustCompile(`^[0-9]+$`).MatchString(secret) {
@@ -255,6 +256,26 @@ func TestSecretsNeverLeak(t *testing.T) {
 	w.passwordHash(t, a)
 	w.harvest(t)
 
-	t.Logf("looked for %d secrets in the log (%d bytes), %d responses and errors", len(w.secrets), len(env.Log.String()), len(w.seen))
+	t.Logf("looked for %d secrets in the log (%d bytes), the metrics (%d bytes), %d responses and errors",
+		len(w.secrets), len(env.Log.String()), len(env.Metrics.String()), len(w.seen))
 	w.check(t)
+	checkMetricsHoldNoAddress(t, env.Metrics.String())
+}
+
+// checkMetricsHoldNoAddress fails if metrics lines hold an email address
+// or an IPv4 address, or hold nothing at all: the scan must have had
+// something to read.
+func checkMetricsHoldNoAddress(t *testing.T, lines string) {
+	t.Helper()
+	if !strings.Contains(lines, `"_aws"`) {
+		t.Fatalf("no metrics lines to scan: got %q", lines)
+	}
+	for what, re := range map[string]*regexp.Regexp{
+		"an email address": regexp.MustCompile(`@`),
+		"an IP address":    regexp.MustCompile(`[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+`),
+	} {
+		if loc := re.FindStringIndex(lines); loc != nil {
+			t.Errorf("%s appears in the metrics: …%s…", what, lines[max(0, loc[0]-120):min(len(lines), loc[1]+120)])
+		}
+	}
 }

@@ -36,9 +36,6 @@ const (
 	// BreachCheckFailed: the breached-password check could not answer (it
 	// fails open).
 	BreachCheckFailed = "BreachCheckFailed"
-	// SessionRevocationFailed: ending the account's sessions after a reset
-	// failed, where the user store supports it.
-	SessionRevocationFailed = "SessionRevocationFailed"
 )
 
 // Names lists every metric above, for the tests that pin the template's
@@ -46,7 +43,7 @@ const (
 var Names = []string{
 	ResetRequested, MailSent, MailFailed, SecretWithdrawn, WrongGuess,
 	CodeExhausted, AccountBudgetExhausted, RateLimited, ResetCompleted,
-	PasswordRejected, BreachCheckFailed, SessionRevocationFailed,
+	PasswordRejected, BreachCheckFailed,
 }
 
 // Dimensions. Flow is on every metric; a metric that says which kind of
@@ -54,7 +51,9 @@ var Names = []string{
 const (
 	// Flow: RequestCode, ResetWithCode, RequestLink, ResetWithLink, CheckLink.
 	Flow = "Flow"
-	// Scope of RateLimited: IP, Account, Interval.
+	// Scope of RateLimited: IP (the per-IP request limit), Account (a
+	// name's sends per hour or failures per day), Interval (the least time
+	// between two sends), Code (a guess at a code whose attempts are spent).
 	Scope = "Scope"
 	// Channel of ResetCompleted: Code, Link.
 	Channel = "Channel"

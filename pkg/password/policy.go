@@ -28,10 +28,25 @@ const (
 
 // Rejection is the error Policy returns when it refuses a password. Reason is
 // a user-facing sentence ending in a period, safe to put in a response: it
-// never quotes the password.
+// never quotes the password. Rule names the rule that refused, one of the
+// Rule constants, for the operators' metrics: a sentence, which a policy
+// setting can change, would make a poor metric dimension.
 type Rejection struct {
 	Reason string
+	Rule   string
 }
+
+// The rules a new password can be refused by, as Rejection.Rule.
+const (
+	RuleCharacters    = "Characters"    // invalid UTF-8 or a control character
+	RuleTooShort      = "TooShort"      // fewer code points than MinLength
+	RuleTooLong       = "TooLong"       // more code points than MaxLength
+	RuleTooManyBytes  = "TooManyBytes"  // over bcrypt's 72 bytes
+	RuleIdentity      = "Identity"      // the account's email, its local part, or user name
+	RuleCommon        = "Common"        // on the common-password list
+	RuleBreached      = "Breached"      // known from a data breach (Pwned)
+	RuleSameAsCurrent = "SameAsCurrent" // the account's current password
+)
 
 // Error returns the Reason.
 func (r *Rejection) Error() string { return r.Reason }
@@ -61,25 +76,25 @@ func (p Policy) Check(plain string, identities ...string) error {
 	// characters (NUL, newline, escapes) cannot be typed reliably and break
 	// other systems that receive the password.
 	if !utf8.ValidString(plain) || strings.ContainsFunc(plain, unicode.IsControl) {
-		return &Rejection{Reason: reasonCharacters}
+		return &Rejection{Reason: reasonCharacters, Rule: RuleCharacters}
 	}
 	n := utf8.RuneCountInString(plain)
 	if minLen := p.minLength(); n < minLen {
-		return &Rejection{Reason: fmt.Sprintf(reasonTooShort, minLen)}
+		return &Rejection{Reason: fmt.Sprintf(reasonTooShort, minLen), Rule: RuleTooShort}
 	}
 	if maxLen := p.maxLength(); n > maxLen {
-		return &Rejection{Reason: fmt.Sprintf(reasonTooLong, maxLen)}
+		return &Rejection{Reason: fmt.Sprintf(reasonTooLong, maxLen), Rule: RuleTooLong}
 	}
 	// bcrypt ignores every byte after the 72nd: refuse rather than store a
 	// hash that a different password with the same first 72 bytes matches.
 	if p.Algorithm == Bcrypt && len(plain) > bcryptMaxPasswordBytes {
-		return &Rejection{Reason: reasonBcryptBytes}
+		return &Rejection{Reason: reasonBcryptBytes, Rule: RuleTooManyBytes}
 	}
 	if isIdentity(plain, identities) {
-		return &Rejection{Reason: reasonIdentity}
+		return &Rejection{Reason: reasonIdentity, Rule: RuleIdentity}
 	}
 	if isCommon(plain) {
-		return &Rejection{Reason: reasonCommon}
+		return &Rejection{Reason: reasonCommon, Rule: RuleCommon}
 	}
 	return nil
 }
@@ -98,7 +113,7 @@ func (p Policy) CheckNotCurrent(plain, storedHash string) error {
 		return fmt.Errorf("compare with current password: %w", err)
 	}
 	if same {
-		return &Rejection{Reason: ReasonSameAsCurrent}
+		return &Rejection{Reason: ReasonSameAsCurrent, Rule: RuleSameAsCurrent}
 	}
 	return nil
 }

@@ -97,7 +97,29 @@ func reasonOf(t *testing.T, err error) string {
 	if !strings.HasSuffix(r.Reason, ".") {
 		t.Errorf("Rejection.Reason: got %q, want a sentence ending in a period", r.Reason)
 	}
+	if want := ruleOf(r.Reason); r.Rule != want {
+		t.Errorf("Rejection{%q}.Rule: got %q, want %q: the metric must name the rule the user was told of", r.Reason, r.Rule, want)
+	}
 	return r.Reason
+}
+
+// ruleOf is the Rule each reason sentence belongs with, by its fixed start.
+func ruleOf(reason string) string {
+	for _, r := range []struct{ start, rule string }{
+		{"Password contains characters", RuleCharacters},
+		{"Password must be at least", RuleTooShort},
+		{"Password must be at most 72 bytes.", RuleTooManyBytes},
+		{"Password must be at most", RuleTooLong},
+		{"Password must not be your email", RuleIdentity},
+		{"Password is too common.", RuleCommon},
+		{ReasonBreached, RuleBreached},
+		{ReasonSameAsCurrent, RuleSameAsCurrent},
+	} {
+		if strings.HasPrefix(reason, r.start) {
+			return r.rule
+		}
+	}
+	return "(no rule for this reason)"
 }
 
 func TestCheckNotCurrent(t *testing.T) {

@@ -48,7 +48,28 @@ var (
 type LimitError struct {
 	Err        error // ErrRateLimited or ErrTooManyAttempts
 	RetryAfter time.Duration
+	// Scope says which limit refused, for the operators' metrics only:
+	// the answer is the same whichever it was. The store that decided sets
+	// it; "" when it did not say.
+	Scope LimitScope
 }
+
+// LimitScope names a limit, as the RateLimited metric's Scope dimension
+// does: a short identifier, never anything of the request.
+type LimitScope string
+
+// The limits a request can be refused by.
+const (
+	// ScopeIP: the requests from one IP address in IPWindow.
+	ScopeIP LimitScope = "IP"
+	// ScopeAccount: the mails to one name in an hour, or the failed
+	// guesses at one name in a day.
+	ScopeAccount LimitScope = "Account"
+	// ScopeInterval: the least time between two mails to one name.
+	ScopeInterval LimitScope = "Interval"
+	// ScopeCode: the guesses at one code, spent.
+	ScopeCode LimitScope = "Code"
+)
 
 func (e *LimitError) Error() string { return e.Err.Error() }
 func (e *LimitError) Unwrap() error { return e.Err }

@@ -93,8 +93,8 @@ func (e *events) undo() {
 	}
 }
 
-func limitErr(reason error, frees, now time.Time) error {
-	return &LimitError{Err: reason, RetryAfter: frees.Sub(now)}
+func limitErr(reason error, scope LimitScope, frees, now time.Time) error {
+	return &LimitError{Err: reason, RetryAfter: frees.Sub(now), Scope: scope}
 }
 
 // call records a call and returns the error the test made it fail with.
@@ -164,7 +164,7 @@ func (s *memStore) CountRequest(ctx context.Context, purpose, ip string, limit L
 	w := s.requests[key]
 	// Rule: at most limit.Max requests from one IP in any window.
 	if ok, frees := w.room(limit, now); !ok {
-		return limitErr(ErrRateLimited, frees, now)
+		return limitErr(ErrRateLimited, ScopeIP, frees, now)
 	}
 	w.add(now)
 	s.requests[key] = w
@@ -175,11 +175,11 @@ func (s *memStore) CountRequest(ctx context.Context, purpose, ip string, limit L
 func (n *nameState) sendAllowed(limit SendLimit, now time.Time) error {
 	// Rule: at least MinInterval since the last mail to this name.
 	if !n.lastSent.IsZero() && n.lastSent.After(now.Add(-limit.MinInterval)) {
-		return limitErr(ErrRateLimited, n.lastSent.Add(limit.MinInterval), now)
+		return limitErr(ErrRateLimited, ScopeInterval, n.lastSent.Add(limit.MinInterval), now)
 	}
 	// Rule: at most Max mails in any window.
 	if ok, frees := n.sends.room(limit.Limit, now); !ok {
-		return limitErr(ErrRateLimited, frees, now)
+		return limitErr(ErrRateLimited, ScopeAccount, frees, now)
 	}
 	return nil
 }
@@ -276,10 +276,10 @@ func (s *memStore) CountGuess(ctx context.Context, subject string, limit GuessLi
 	case !n.code.ExpiresAt.After(now):
 		return CodeRecord{}, ErrExpired
 	case n.code.Attempts >= limit.MaxAttempts:
-		return CodeRecord{}, limitErr(ErrTooManyAttempts, n.lastSent.Add(limit.NewCodeAfter), now)
+		return CodeRecord{}, limitErr(ErrTooManyAttempts, ScopeCode, n.lastSent.Add(limit.NewCodeAfter), now)
 	}
 	if ok, frees := n.failures.room(limit.Failures, now); !ok {
-		return CodeRecord{}, limitErr(ErrTooManyAttempts, frees, now)
+		return CodeRecord{}, limitErr(ErrTooManyAttempts, ScopeAccount, frees, now)
 	}
 	n.code.Attempts++
 	n.failures.add(now)

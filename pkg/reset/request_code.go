@@ -66,15 +66,19 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	// check before any of them counts.
 	mail, err := s.store.IssueCode(ctx, rec, s.sendLimit(), now)
 	if err != nil {
+		refused(ctx, err)
 		return fmt.Errorf("issue code: %w", err)
 	}
-	if !s.mailing(ctx, to, mail) {
-		return nil
+	if s.mailing(ctx, to, mail) {
+		err = s.sendOrWithdraw(ctx,
+			func(ctx context.Context) error { return s.mailer.SendCode(ctx, to.acct.Email, code, s.settings.OTPTTL) },
+			func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec, s.sendLimit()) })
+		if err = s.mailFailed(ctx, "code", err); err != nil {
+			return err
+		}
 	}
-	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error { return s.mailer.SendCode(ctx, to.acct.Email, code, s.settings.OTPTTL) },
-		func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec, s.sendLimit()) })
-	return s.mailFailed(ctx, "code", err)
+	requested(ctx)
+	return nil
 }
 
 // mailing decides whether a send request mails: not for an unknown or
@@ -144,6 +148,7 @@ func (r recipient) sessionVersion() int64 {
 // and never reaches the users table.
 func (s *Service) recipientFor(ctx context.Context, ip string, l Lookup, now time.Time) (recipient, error) {
 	if err := s.store.CountRequest(ctx, PurposeSend, ip, s.ipLimit(), now); err != nil {
+		refused(ctx, err)
 		return recipient{}, fmt.Errorf("count request: %w", err)
 	}
 	acct, known, err := s.find(ctx, l)

@@ -47,16 +47,20 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 	// Stores the link and counts the send in one transaction, as for codes.
 	mail, err := s.store.IssueLink(ctx, rec, s.sendLimit(), now)
 	if err != nil {
+		refused(ctx, err)
 		return fmt.Errorf("issue link: %w", err)
 	}
-	if !s.mailing(ctx, to, mail) {
-		return nil
+	if s.mailing(ctx, to, mail) {
+		link := linkURL(s.settings.ResetURL, token)
+		err = s.sendOrWithdraw(ctx,
+			func(ctx context.Context) error {
+				return s.mailer.SendLink(ctx, to.acct.Email, link, s.settings.LinkTTL)
+			},
+			func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
+		if err = s.mailFailed(ctx, "link", err); err != nil {
+			return err
+		}
 	}
-	link := linkURL(s.settings.ResetURL, token)
-	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error {
-			return s.mailer.SendLink(ctx, to.acct.Email, link, s.settings.LinkTTL)
-		},
-		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
-	return s.mailFailed(ctx, "link", err)
+	requested(ctx)
+	return nil
 }

@@ -179,7 +179,7 @@ type Deps struct {
 func New(deps Deps, settings Settings) *Service {
 	s := &Service{
 		store:    deps.Store,
-		mailer:   deps.Mailer,
+		mailer:   countingMailer{deps.Mailer}, // counts.go: every mail counted
 		keys:     deps.Keys,
 		hasher:   deps.Hasher,
 		policy:   deps.Policy,

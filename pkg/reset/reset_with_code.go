@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/passreset/passreset/pkg/metrics"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -43,12 +44,13 @@ type CodeReset struct {
 func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	now := s.now()
 	if err := s.store.CountRequest(ctx, PurposeVerify, req.IP, s.ipLimit(), now); err != nil {
+		refused(ctx, err)
 		return fmt.Errorf("count request: %w", err)
 	}
 	// Rules that need no account come before the guess is counted, so a
 	// user who picked a weak password does not spend an attempt on it.
 	if err := s.policy.Check(req.NewPassword, req.Account.Email.String(), req.Account.Username); err != nil {
-		return err
+		return passwordRefused(ctx, err)
 	}
 	if s.settings.RevealUnknownAccounts {
 		acct, known, err := s.find(ctx, req.Account)
@@ -66,6 +68,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	subject := subject(subjectKey, req.Account)
 	rec, err := s.store.CountGuess(ctx, subject, s.guessLimit(), now)
 	if err != nil {
+		refused(ctx, err)
 		return fmt.Errorf("count guess: %w", err)
 	}
 	if rec.Owner == "" { // written before owners existed: it can never be the latest
@@ -87,11 +90,13 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	// tells a guesser nothing about how close the guess was. A decoy, or a
 	// guess past the account's spent budget, never wins.
 	if !hmac.Equal([]byte(hashCode(key, subject, rec.ID, req.Code)), []byte(rec.Hash)) || rec.AccountID == "" || !counted {
+		s.wrongGuess(ctx, rec, counted && spent)
 		return ErrInvalidCode
 	}
 	// Only someone holding the right code learns that it is bound to
 	// another device; the guess stays counted.
 	if rec.Device != "" && rec.Device != deviceHash(req.Device) {
+		s.wrongGuess(ctx, rec, counted && spent)
 		return ErrDeviceMismatch
 	}
 	acct, err := s.store.AccountByID(ctx, rec.AccountID)
@@ -120,6 +125,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if err := s.store.ConsumeCode(ctx, rec, acct, newHash, s.guessLimit(), now); err != nil {
 		return fmt.Errorf("consume code: %w", err)
 	}
+	completed(ctx, channelCode)
 	s.notify(ctx, acct)
 	return nil
 }
@@ -166,7 +172,7 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 // link proved right, so a wrong guess never makes the outbound call.
 func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain string) (string, error) {
 	if err := s.policy.Check(plain, acct.Email, acct.Username); err != nil {
-		return "", err
+		return "", passwordRefused(ctx, err)
 	}
 	if s.breaches != nil {
 		found, err := s.breaches.Breached(ctx, plain)
@@ -175,14 +181,15 @@ func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain strin
 			// stop every reset (the local policy, common passwords
 			// included, has already passed). The error holds no secret.
 			s.log.WarnContext(ctx, "breached-password check failed; password allowed", "account", acct.ID, "error", err)
+			metrics.FromContext(ctx).Add(metrics.BreachCheckFailed)
 		} else if found {
-			return "", &password.Rejection{Reason: password.ReasonBreached}
+			return "", passwordRefused(ctx, &password.Rejection{Reason: password.ReasonBreached, Rule: password.RuleBreached})
 		}
 	}
 	if err := s.policy.CheckNotCurrent(plain, acct.PasswordHash); err != nil {
-		var rejected *password.Rejection
-		if errors.As(err, &rejected) {
-			return "", err
+		var r *password.Rejection
+		if errors.As(err, &r) {
+			return "", passwordRefused(ctx, err)
 		}
 		// A stored hash in a format we cannot read (an app's own scheme)
 		// must not block every reset of the account.

@@ -26,10 +26,11 @@ type LinkReset struct {
 func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	now := s.now()
 	if err := s.store.CountRequest(ctx, PurposeVerify, req.IP, s.ipLimit(), now); err != nil {
+		refused(ctx, err)
 		return fmt.Errorf("count request: %w", err)
 	}
 	if err := s.policy.Check(req.NewPassword); err != nil {
-		return err
+		return passwordRefused(ctx, err)
 	}
 	rec, acct, err := s.findLink(ctx, req.Token, now)
 	if err != nil {
@@ -45,6 +46,7 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	if err := s.store.ConsumeLink(ctx, rec, acct, newHash, now); err != nil {
 		return fmt.Errorf("consume link: %w", err)
 	}
+	completed(ctx, channelLink)
 	s.notify(ctx, acct)
 	return nil
 }

@@ -3,6 +3,8 @@ package reset
 import (
 	"context"
 	"time"
+
+	"github.com/passreset/passreset/pkg/metrics"
 )
 
 // withdrawReserve is kept back from a request's deadline for taking back a
@@ -40,6 +42,8 @@ func (s *Service) sendOrWithdraw(ctx context.Context, send func(context.Context)
 	// request back.
 	if werr := withdraw(wctx); werr != nil {
 		s.log.ErrorContext(ctx, "withdraw unsent record", "error", werr)
+	} else {
+		metrics.FromContext(ctx).Add(metrics.SecretWithdrawn)
 	}
 	return err
 }
