@@ -88,6 +88,7 @@ func banner(d *devserver.Dev, opts devserver.Options, took time.Duration) string
 	fmt.Fprintf(&b, "passreset dev: ready in %.1fs (dev only: emulated AWS, a published HMAC key)\n", took.Seconds())
 	fmt.Fprintf(&b, "  API:          %s   (the routes of template.yaml)\n", d.API)
 	fmt.Fprintf(&b, "  Mail viewer:  %s   (every mail the service sends)\n", d.SES)
+	fmt.Fprintf(&b, "  Metrics:      %s   (the service's counters since start)\n", d.API+devserver.MetricsPath)
 	fmt.Fprintf(&b, "  DynamoDB:     %s   (%s)\n", d.DynamoDB, storage)
 	fmt.Fprintf(&b, "  Demo account: %s\n", demo)
 	fmt.Fprintf(&b, "  Logs:         %s\n", logs)

@@ -190,7 +190,12 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 	if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
-	handler, err := NewServer(svc.Flows, function.PageOptions(cfg), log, opts.Stdout)
+	edge := function.PageOptions(cfg)
+	// The EMF lines go to the service log, as a function's go to its log
+	// group: a file, or the terminal with Verbose. The metrics page counts
+	// them either way.
+	edge.Metrics = serviceLog
+	handler, err := NewServer(svc.Flows, edge, log, opts.Stdout)
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}

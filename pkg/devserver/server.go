@@ -42,15 +42,23 @@ type Server struct {
 	cors     cors                        // API Gateway's CORS (cors.go)
 	access   io.Writer                   // one line per request
 	accessMu sync.Mutex
+	metrics  *counters // the handlers' metrics since start (metrics.go)
 }
 
 // NewServer builds the handler of every function in gateway.FunctionRoutes
 // over flows, with the edge's options, each logging to log with its
 // function's name, and answers browsers on opts.AllowedOrigins as API
-// Gateway's CORS configuration does. It fails when opts are invalid
-// (gateway.NewWithOptions).
+// Gateway's CORS configuration does. The handlers' metrics are counted for
+// the routes MetricsPath and MetricsJSONPath, and written to opts.Metrics
+// as well unless it is nil (not standard output, as for a function). It
+// fails when opts are invalid (gateway.NewWithOptions).
 func NewServer(flows gateway.Flows, opts gateway.Options, log *slog.Logger, access io.Writer) (*Server, error) {
-	s := &Server{handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access}
+	s := &Server{handlers: map[string]*gateway.Handler{}, cors: newCORS(opts.AllowedOrigins), access: access, metrics: newCounters(time.Now())}
+	if opts.Metrics != nil {
+		opts.Metrics = io.MultiWriter(s.metrics, opts.Metrics)
+	} else {
+		opts.Metrics = s.metrics
+	}
 	for fn, keys := range gateway.FunctionRoutes() {
 		h, err := gateway.ForFunctionWithOptions(fn, flows, log.With("function", fn), opts)
 		if err != nil {
@@ -65,10 +73,14 @@ func NewServer(flows gateway.Flows, opts gateway.Options, log *slog.Logger, acce
 	return s, nil
 }
 
-// ServeHTTP answers one request as API Gateway and the function would.
+// ServeHTTP answers one request as API Gateway and the function would, or
+// from the dev server's own routes (MetricsPath, MetricsJSONPath).
 // The log line names the route key, never the raw path: a path can hold a
 // reset token.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.serveDev(w, r) {
+		return
+	}
 	start := time.Now()
 	// API Gateway takes the whole body, up to its limit, before it
 	// answers, so a client that writes all of it before reading (Python's
