@@ -94,25 +94,25 @@ func usernameOrEmailBody(a answer) any {
 }
 
 const (
-	msgInvalidOTP     = "Invalid or expired OTP."
-	msgOTPAttempts    = "Too many attempts. Please request a new OTP."
-	msgNoOTP          = "No OTP found. Please request a new OTP."
-	msgNInvalidBody   = "Invalid request body."
-	msgNEmailNotFound = "Email not found."
-	msgLInvalidToken  = "Invalid or expired token"
-	msgLTooMany       = "Too many requests"
-	msgLInvalidBody   = "Invalid request body"
-	msgLFailed        = "Request failed"
-	msgLNoUser        = "No user found"
-	msg0TooMany       = "Too many requests"
-	msg0Failed        = "Something went wrong. Please try again."
-	msg0InvalidOTP    = "Invalid OTP"
-	msgENoName        = "Either userName or userEmail must be provided!"
-	msgELimit         = "OTP request limit exceeded. Please try again later."
-	msgEFailed        = "An unexpected error occurred. Please try again later."
-	msgEInvalidEmail  = "Invalid Email!"
-	msgEInvalidName   = "Invalid userName!"
-	msgENotVerified   = "Please Validate Your Details."
+	msgInvalidOTP                  = "Invalid or expired OTP."
+	msgOTPAttempts                 = "Too many attempts. Please request a new OTP."
+	msgNoOTP                       = "No OTP found. Please request a new OTP."
+	msgCodeByActionInvalidBody     = "Invalid request body."
+	msgCodeByActionEmailNotFound   = "Email not found."
+	msgLinkInvalidToken            = "Invalid or expired token"
+	msgLinkTooMany                 = "Too many requests"
+	msgLinkInvalidBody             = "Invalid request body"
+	msgLinkFailed                  = "Request failed"
+	msgLinkNoUser                  = "No user found"
+	msgMinimalTooMany              = "Too many requests"
+	msgMinimalFailed               = "Something went wrong. Please try again."
+	msgMinimalInvalidOTP           = "Invalid OTP"
+	msgUserNameOrEmailNoName       = "Either userName or userEmail must be provided!"
+	msgUserNameOrEmailLimit        = "OTP request limit exceeded. Please try again later."
+	msgUserNameOrEmailFailed       = "An unexpected error occurred. Please try again later."
+	msgUserNameOrEmailInvalidEmail = "Invalid Email!"
+	msgUserNameOrEmailInvalidName  = "Invalid userName!"
+	msgUserNameOrEmailNotVerified  = "Please Validate Your Details."
 	// A refused origin, on every route (origin.go).
 	msgOriginRefused = "Origin not allowed."
 )
@@ -122,13 +122,13 @@ var (
 		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
 		flow:    flowRequestCode,
 		ok:      answer{200, "Successfully sent OTP."},
-		invalid: answer{400, msgNInvalidBody},
+		invalid: answer{400, msgCodeByActionInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not send OTP. Please try again."},
 		rules: []rule{
 			{errBadAction, answer{400, "Invalid action."}},
-			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
-			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
-			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrInvalidEmail, answer{400, msgCodeByActionInvalidBody}},
+			{reset.ErrUnknownAccount, answer{404, msgCodeByActionEmailNotFound}},
+			{reset.ErrInactiveAccount, answer{404, msgCodeByActionEmailNotFound}},
 			{reset.ErrRateLimited, answer{429, "Too many OTP requests. Please try again later."}},
 		},
 	}
@@ -136,17 +136,17 @@ var (
 		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
 		flow:    flowResetWithCode,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
-		invalid: answer{400, msgNInvalidBody},
+		invalid: answer{400, msgCodeByActionInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
 		rules: []rule{
 			{errBadAction, answer{400, "Invalid action."}},
-			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
+			{reset.ErrInvalidEmail, answer{400, msgCodeByActionInvalidBody}},
 			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
-			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a family E code from another device: the wrong code
+			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a code bound to another device (user-name-or-email API): the wrong code
 			{reset.ErrExpired, answer{400, msgInvalidOTP}},
 			{reset.ErrNoCode, answer{400, msgInvalidOTP}},
-			{reset.ErrUnknownAccount, answer{404, msgNEmailNotFound}},
-			{reset.ErrInactiveAccount, answer{404, msgNEmailNotFound}},
+			{reset.ErrUnknownAccount, answer{404, msgCodeByActionEmailNotFound}},
+			{reset.ErrInactiveAccount, answer{404, msgCodeByActionEmailNotFound}},
 			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
 			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
 		},
@@ -155,12 +155,12 @@ var (
 		routes: []string{"POST /{email}/reset-password"}, family: codeByActionBody,
 		flow:    flowResetWithCode,
 		ok:      answer{200, "Successfully validated OTP and reset password."},
-		invalid: answer{400, msgNInvalidBody},
+		invalid: answer{400, msgCodeByActionInvalidBody},
 		failed:  answer{500, "Something went wrong. Could not reset password. Please try again."},
 		rules: []rule{
-			{reset.ErrInvalidEmail, answer{400, msgNInvalidBody}},
+			{reset.ErrInvalidEmail, answer{400, msgCodeByActionInvalidBody}},
 			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
-			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a family E code from another device: the wrong code
+			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}}, // a code bound to another device (user-name-or-email API): the wrong code
 			{reset.ErrExpired, answer{404, msgInvalidOTP}},
 			{reset.ErrNoCode, answer{404, msgNoOTP}},
 			{reset.ErrUnknownAccount, answer{404, msgNoOTP}},
@@ -173,25 +173,25 @@ var (
 		routes: []string{"POST /auth/request-reset-password"}, family: linkBody,
 		flow:    flowRequestLink,
 		ok:      answer{200, "Reset link sent"},
-		invalid: answer{400, msgLInvalidBody},
-		failed:  answer{500, msgLFailed},
+		invalid: answer{400, msgLinkInvalidBody},
+		failed:  answer{500, msgLinkFailed},
 		rules: []rule{
-			{reset.ErrInvalidEmail, answer{400, msgLInvalidBody}},
-			{reset.ErrUnknownAccount, answer{404, msgLNoUser}},
-			{reset.ErrInactiveAccount, answer{404, msgLNoUser}},
-			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+			{reset.ErrInvalidEmail, answer{400, msgLinkInvalidBody}},
+			{reset.ErrUnknownAccount, answer{404, msgLinkNoUser}},
+			{reset.ErrInactiveAccount, answer{404, msgLinkNoUser}},
+			{reset.ErrRateLimited, answer{429, msgLinkTooMany}},
 		},
 	}
 	linkReset = table{
 		routes: []string{"POST /auth/reset-password", "POST /auth/reset-password/{token}"}, family: linkBody,
 		flow:    flowResetWithLink,
 		ok:      answer{200, "Password has been reset"},
-		invalid: answer{400, msgLInvalidBody},
-		failed:  answer{500, msgLFailed},
+		invalid: answer{400, msgLinkInvalidBody},
+		failed:  answer{500, msgLinkFailed},
 		rules: []rule{
-			{reset.ErrInvalidToken, answer{400, msgLInvalidToken}},
-			{reset.ErrExpired, answer{400, msgLInvalidToken}},
-			{reset.ErrRateLimited, answer{429, msgLTooMany}},
+			{reset.ErrInvalidToken, answer{400, msgLinkInvalidToken}},
+			{reset.ErrExpired, answer{400, msgLinkInvalidToken}},
+			{reset.ErrRateLimited, answer{429, msgLinkTooMany}},
 		},
 	}
 	generate = table{
@@ -199,12 +199,12 @@ var (
 		flow:    flowRequestCode,
 		ok:      answer{200, "OTP generated and sent"},
 		invalid: answer{400, "Email is required"},
-		failed:  answer{500, msg0Failed},
+		failed:  answer{500, msgMinimalFailed},
 		rules: []rule{
 			{reset.ErrInvalidEmail, answer{400, "Email is required"}},
 			{reset.ErrUnknownAccount, answer{404, "Email not found"}},
 			{reset.ErrInactiveAccount, answer{404, "Email not found"}},
-			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+			{reset.ErrRateLimited, answer{429, msgMinimalTooMany}},
 		},
 	}
 	seedReset = table{
@@ -212,52 +212,52 @@ var (
 		flow:    flowResetWithCode,
 		ok:      answer{200, "Password has been reset successfully"},
 		invalid: answer{400, "Email, OTP, and new password are required"},
-		failed:  answer{500, msg0Failed},
+		failed:  answer{500, msgMinimalFailed},
 		rules: []rule{
 			{reset.ErrInvalidEmail, answer{400, "Email, OTP, and new password are required"}},
-			{reset.ErrInvalidCode, answer{401, msg0InvalidOTP}},
-			{reset.ErrDeviceMismatch, answer{401, msg0InvalidOTP}}, // a family E code from another device: the wrong code
-			{reset.ErrExpired, answer{401, msg0InvalidOTP}},
-			{reset.ErrNoCode, answer{401, msg0InvalidOTP}},
-			{reset.ErrUnknownAccount, answer{401, msg0InvalidOTP}},
-			{reset.ErrInactiveAccount, answer{401, msg0InvalidOTP}},
-			{reset.ErrTooManyAttempts, answer{429, msg0TooMany}},
-			{reset.ErrRateLimited, answer{429, msg0TooMany}},
+			{reset.ErrInvalidCode, answer{401, msgMinimalInvalidOTP}},
+			{reset.ErrDeviceMismatch, answer{401, msgMinimalInvalidOTP}}, // a code bound to another device (user-name-or-email API): the wrong code
+			{reset.ErrExpired, answer{401, msgMinimalInvalidOTP}},
+			{reset.ErrNoCode, answer{401, msgMinimalInvalidOTP}},
+			{reset.ErrUnknownAccount, answer{401, msgMinimalInvalidOTP}},
+			{reset.ErrInactiveAccount, answer{401, msgMinimalInvalidOTP}},
+			{reset.ErrTooManyAttempts, answer{429, msgMinimalTooMany}},
+			{reset.ErrRateLimited, answer{429, msgMinimalTooMany}},
 		},
 	}
 	armorRequest = table{
 		routes: []string{"POST /auth/forgot-password"}, family: usernameOrEmailBody,
 		flow:    flowRequestCode,
 		ok:      answer{201, "OTP sent to mail!"},
-		invalid: answer{400, msgENoName},
-		failed:  answer{500, msgEFailed},
+		invalid: answer{400, msgUserNameOrEmailNoName},
+		failed:  answer{500, msgUserNameOrEmailFailed},
 		rules: []rule{
-			{errNoName, answer{400, msgENoName}},
-			{reset.ErrInvalidEmail, answer{400, msgEInvalidEmail}},
-			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
-			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
-			{reset.ErrRateLimited, answer{429, msgELimit}},
+			{errNoName, answer{400, msgUserNameOrEmailNoName}},
+			{reset.ErrInvalidEmail, answer{400, msgUserNameOrEmailInvalidEmail}},
+			{reset.ErrInvalidUsername, answer{400, msgUserNameOrEmailInvalidName}},
+			{reset.ErrInactiveAccount, answer{400, msgUserNameOrEmailNotVerified}},
+			{reset.ErrRateLimited, answer{429, msgUserNameOrEmailLimit}},
 		},
 	}
 	armorReset = table{
 		routes: []string{"PUT /auth/forgot-password"}, family: usernameOrEmailBody,
 		flow:    flowResetWithCode,
 		ok:      answer{201, "Password updated successfully!"},
-		invalid: answer{400, msgENoName},
-		failed:  answer{500, msgEFailed},
+		invalid: answer{400, msgUserNameOrEmailNoName},
+		failed:  answer{500, msgUserNameOrEmailFailed},
 		rules: []rule{
-			{errNoName, answer{400, msgENoName}},
+			{errNoName, answer{400, msgUserNameOrEmailNoName}},
 			{errNoOTP, answer{400, "OTP is required!"}},
 			{errNoNewPassword, answer{400, "New password is required!"}},
-			{reset.ErrInvalidEmail, answer{400, msgEInvalidEmail}},
-			{reset.ErrInvalidUsername, answer{400, msgEInvalidName}},
-			{reset.ErrInactiveAccount, answer{400, msgENotVerified}},
+			{reset.ErrInvalidEmail, answer{400, msgUserNameOrEmailInvalidEmail}},
+			{reset.ErrInvalidUsername, answer{400, msgUserNameOrEmailInvalidName}},
+			{reset.ErrInactiveAccount, answer{400, msgUserNameOrEmailNotVerified}},
 			{reset.ErrExpired, answer{400, "OTP is expired!"}},
 			{reset.ErrInvalidCode, answer{400, "Invalid OTP!"}},
 			{reset.ErrNoCode, answer{400, "Invalid OTP!"}},
 			{reset.ErrDeviceMismatch, answer{401, "Your device is unauthorized."}},
-			{reset.ErrTooManyAttempts, answer{429, msgELimit}},
-			{reset.ErrRateLimited, answer{429, msgELimit}},
+			{reset.ErrTooManyAttempts, answer{429, msgUserNameOrEmailLimit}},
+			{reset.ErrRateLimited, answer{429, msgUserNameOrEmailLimit}},
 		},
 	}
 	allTables = []*table{&otpCreate, &otpValidate, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}

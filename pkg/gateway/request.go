@@ -17,7 +17,7 @@ import (
 // maxBody is the contract's largest request body.
 const maxBody = 16 << 10
 
-// request is an event as the families read it.
+// request is an event as the APIs read it.
 type request struct {
 	ev events.APIGatewayV2HTTPRequest
 }
