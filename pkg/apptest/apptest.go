@@ -116,6 +116,11 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err := dynamo.CreateTables(ctx, clients.DynamoDB, cfg.TokensTable, cfg.Users); err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
+	if cfg.Sessions.Name != "" { // WithSessions
+		if err := dynamo.CreateSessionsTable(ctx, clients.DynamoDB, cfg.Sessions); err != nil {
+			t.Fatalf("apptest: %v", err)
+		}
+	}
 	log := slog.New(slog.NewTextHandler(e.Log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	e.Service, err = function.NewServiceWith(cfg, clients, log, e.Clock.Now)
 	if err != nil {

@@ -27,6 +27,10 @@ type Config struct {
 
 	TokensTable string
 	Users       dynamo.UsersTable
+	// Sessions is the app's sessions table, where a reset deletes the
+	// account's sessions; Name is "" when there is none (SESSIONS_TABLE
+	// unset), and a reset only bumps session_version.
+	Sessions dynamo.SessionsTable
 
 	// HMACKeySecretARN names the Secrets Manager secret holding the code
 	// key (deployed). Without it, HMACKey and HMACKeyID (local) are used.
@@ -87,6 +91,11 @@ var Variables = []struct{ Name, Default string }{
 	{"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE", "password_changed_at"},
 	{"USERS_VERIFIED_ATTRIBUTE", "verified"},
 	{"USERS_ENABLED_ATTRIBUTE", "enabled"},
+	{"SESSIONS_TABLE", ""},
+	{"SESSIONS_ACCOUNT_ATTRIBUTE", "account_id"},
+	{"SESSIONS_ACCOUNT_INDEX", ""},
+	{"SESSIONS_KEY_ATTRIBUTE", "session_id"},
+	{"SESSIONS_SORT_KEY_ATTRIBUTE", ""},
 	{"HMAC_KEY_SECRET_ARN", ""},
 	{"HMAC_KEY", ""},
 	{"HMAC_KEY_ID", "local"},
@@ -160,6 +169,7 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 		// an index gives it only what a lookup needs.
 		r.fail("USERS_EMAIL_INDEX", "is empty: lookups by email need a global secondary index on USERS_EMAIL_ATTRIBUTE")
 	}
+	c.Sessions = r.sessions()
 	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
 	c.HMACKeyID = r.text("HMAC_KEY_ID")
 	if c.HMACKeySecretARN == "" {
@@ -375,6 +385,39 @@ func originProblem(v string) string {
 		return want
 	}
 	return ""
+}
+
+// sessions reads the optional sessions table: the zero SessionsTable
+// without SESSIONS_TABLE. An index named without a table is refused: it
+// says a sessions table was meant, whose sessions resets would silently
+// leave.
+func (r *reader) sessions() dynamo.SessionsTable {
+	t := dynamo.SessionsTable{
+		Name:             r.text("SESSIONS_TABLE"),
+		AccountAttribute: r.text("SESSIONS_ACCOUNT_ATTRIBUTE"),
+		AccountIndex:     r.text("SESSIONS_ACCOUNT_INDEX"),
+		KeyAttribute:     r.text("SESSIONS_KEY_ATTRIBUTE"),
+		SortKeyAttribute: r.text("SESSIONS_SORT_KEY_ATTRIBUTE"),
+	}
+	if t.Name == "" {
+		if t.AccountIndex != "" {
+			r.fail("SESSIONS_ACCOUNT_INDEX", "is set but SESSIONS_TABLE is empty: name the sessions table too, or neither")
+		}
+		return dynamo.SessionsTable{}
+	}
+	if t.AccountAttribute == "" {
+		r.fail("SESSIONS_ACCOUNT_ATTRIBUTE", "is required with SESSIONS_TABLE: the attribute holding a session's account id")
+	}
+	if t.AccountIndex == "" {
+		r.fail("SESSIONS_ACCOUNT_INDEX", "is required with SESSIONS_TABLE: a global secondary index keyed on SESSIONS_ACCOUNT_ATTRIBUTE, where a reset finds the account's sessions")
+	}
+	if t.KeyAttribute == "" {
+		r.fail("SESSIONS_KEY_ATTRIBUTE", "is required with SESSIONS_TABLE: the table's partition key, which deleting a session names")
+	}
+	if t.SortKeyAttribute != "" && t.SortKeyAttribute == t.KeyAttribute {
+		r.fail("SESSIONS_SORT_KEY_ATTRIBUTE", fmt.Sprintf("is %q, the same as SESSIONS_KEY_ATTRIBUTE; want the table's sort key, or empty when it has none", t.SortKeyAttribute))
+	}
+	return t
 }
 
 // hexKey reads a hex-encoded key, never echoing it in an error.

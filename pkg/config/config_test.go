@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/passreset/passreset/pkg/config"
+	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -195,6 +196,18 @@ func TestLoadValues(t *testing.T) {
 			func(c config.Config) (any, any) { return c.Users.EmailIndex, "by-email" }},
 		{"LOGIN_URL", map[string]string{"LOGIN_URL": "https://app.example.test/login"},
 			func(c config.Config) (any, any) { return c.LoginURL, "https://app.example.test/login" }},
+		{"no SESSIONS_TABLE: no sessions table", map[string]string{"SESSIONS_ACCOUNT_ATTRIBUTE": "uid"},
+			func(c config.Config) (any, any) { return c.Sessions, dynamo.SessionsTable{} }},
+		{"SESSIONS_TABLE with its defaults", map[string]string{"SESSIONS_TABLE": "sessions", "SESSIONS_ACCOUNT_INDEX": "by-account"},
+			func(c config.Config) (any, any) {
+				return c.Sessions, dynamo.SessionsTable{Name: "sessions", AccountAttribute: "account_id", AccountIndex: "by-account", KeyAttribute: "session_id"}
+			}},
+		{"SESSIONS_TABLE with a sort key", map[string]string{
+			"SESSIONS_TABLE": "sessions", "SESSIONS_ACCOUNT_INDEX": "by-user", "SESSIONS_ACCOUNT_ATTRIBUTE": "uid",
+			"SESSIONS_KEY_ATTRIBUTE": "pk", "SESSIONS_SORT_KEY_ATTRIBUTE": "sk",
+		}, func(c config.Config) (any, any) {
+			return c.Sessions, dynamo.SessionsTable{Name: "sessions", AccountAttribute: "uid", AccountIndex: "by-user", KeyAttribute: "pk", SortKeyAttribute: "sk"}
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -251,6 +264,11 @@ func TestLoadBadValue(t *testing.T) {
 		{"MAIL_FROM blank", map[string]string{"MAIL_FROM": "   "}, "MAIL_FROM"},
 		{"TOKENS_TABLE missing", map[string]string{"TOKENS_TABLE": ""}, "TOKENS_TABLE"},
 		{"USERS_TABLE missing", map[string]string{"USERS_TABLE": ""}, "USERS_TABLE"},
+		{"SESSIONS_TABLE without its index", map[string]string{"SESSIONS_TABLE": "sessions"}, "SESSIONS_ACCOUNT_INDEX"},
+		{"SESSIONS_ACCOUNT_INDEX without a table", map[string]string{"SESSIONS_ACCOUNT_INDEX": "by-account"}, "SESSIONS_TABLE"},
+		{"SESSIONS_SORT_KEY_ATTRIBUTE the partition key", map[string]string{
+			"SESSIONS_TABLE": "sessions", "SESSIONS_ACCOUNT_INDEX": "by-account", "SESSIONS_SORT_KEY_ATTRIBUTE": "session_id",
+		}, "SESSIONS_SORT_KEY_ATTRIBUTE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

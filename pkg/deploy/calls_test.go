@@ -108,10 +108,13 @@ type callRecorder struct {
 type usersUpdate struct {
 	attributes []string
 	returns    string
+	sessions   bool // a Query of the sessions table, not the users table
 }
 
 func newCallRecorder(t *testing.T) *callRecorder {
-	env := apptest.New(t, apptest.Settings{"SES_CONFIGURATION_SET": configurationSet})
+	// With a sessions table, so the functions that complete resets are seen
+	// to end sessions; a variant without one is held to no such grant.
+	env := apptest.New(t, apptest.WithSessions(apptest.Settings{"SES_CONFIGURATION_SET": configurationSet}))
 	r := &callRecorder{
 		t: t, env: env, acts: env.RecordActions(t), handler: map[string]*gateway.Handler{}, revealing: map[string]*gateway.Handler{},
 		owner: map[string]string{}, served: map[string]int{}, seen: observed{},
@@ -197,8 +200,8 @@ func (r *callRecorder) note(params any) {
 			r.noted = append(r.noted, apptest.Action{Name: "ses:SendEmail", Resource: configurationSetResource + aws.ToString(in.ConfigurationSetName)})
 		}
 	case *dynamodb.QueryInput:
-		if aws.ToString(in.TableName) == r.env.Config.Users.Name {
-			q := usersUpdate{returns: string(in.Select)}
+		if t := aws.ToString(in.TableName); t == r.env.Config.Users.Name || t == r.env.Config.Sessions.Name {
+			q := usersUpdate{returns: string(in.Select), sessions: t == r.env.Config.Sessions.Name}
 			for _, n := range in.ExpressionAttributeNames {
 				q.attributes = append(q.attributes, n)
 			}
@@ -280,10 +283,14 @@ func (r *callRecorder) do(req apptest.Request, status int) apptest.Response {
 		r.returned[dir][u.returns] = true
 	}
 	for _, q := range queries {
+		names, table := vars, "users-table"
+		if q.sessions {
+			names, table = sessionsAttributeVariables(r.env.Config.Sessions), "sessions-table"
+		}
 		for _, a := range q.attributes {
-			v, ok := vars[a]
+			v, ok := names[a]
 			if !ok {
-				r.t.Errorf("function %s, route %s: queries users-table attribute %q, which no USERS_* variable names", logicalID(dir), key, a)
+				r.t.Errorf("function %s, route %s: queries %s attribute %q, which no variable names", logicalID(dir), key, table, a)
 				continue
 			}
 			r.queried[dir][v] = true
@@ -295,7 +302,7 @@ func (r *callRecorder) do(req apptest.Request, status int) apptest.Response {
 
 // resourceOf names the template resource an observed action was on.
 func (r *callRecorder) resourceOf(a apptest.Action) (resource, bool) {
-	users := r.env.Config.Users
+	users, sessions := r.env.Config.Users, r.env.Config.Sessions
 	switch {
 	case strings.HasPrefix(a.Name, "ses:") && strings.HasPrefix(a.Resource, configurationSetResource):
 		return sesConfigurationSet, a.Resource == configurationSetResource+r.env.Config.Mail.ConfigurationSet
@@ -311,6 +318,10 @@ func (r *callRecorder) resourceOf(a apptest.Action) (resource, bool) {
 		return usersEmailIndex, true
 	case users.UsernameIndex != "" && a.Resource == users.Name+"/index/"+users.UsernameIndex:
 		return usersUsernameIndex, true
+	case sessions.Name != "" && a.Resource == sessions.Name:
+		return sessionsTable, true
+	case sessions.Name != "" && a.Resource == sessions.Name+"/index/"+sessions.AccountIndex:
+		return sessionsIndex, true
 	}
 	return "", false
 }
@@ -328,6 +339,22 @@ func attributeVariables(u dynamo.UsersTable) map[string]string {
 		"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE": u.PasswordChangedAtAttribute,
 		"USERS_VERIFIED_ATTRIBUTE":            u.VerifiedAttribute,
 		"USERS_ENABLED_ATTRIBUTE":             u.EnabledAttribute,
+	} {
+		if name != "" {
+			vars[name] = v
+		}
+	}
+	return vars
+}
+
+// sessionsAttributeVariables maps each sessions-table attribute name of t
+// to the variable that names it.
+func sessionsAttributeVariables(t dynamo.SessionsTable) map[string]string {
+	vars := map[string]string{}
+	for v, name := range map[string]string{
+		"SESSIONS_ACCOUNT_ATTRIBUTE":  t.AccountAttribute,
+		"SESSIONS_KEY_ATTRIBUTE":      t.KeyAttribute,
+		"SESSIONS_SORT_KEY_ATTRIBUTE": t.SortKeyAttribute,
 	} {
 		if name != "" {
 			vars[name] = v
@@ -410,6 +437,13 @@ const newPassword = "violet tractor 4 pebble lantern"
 // token, and family E by user name and by email.
 func (r *callRecorder) scenarios() {
 	env, t := r.env, r.t
+	// Every account has a session, so that each completed reset deletes
+	// one and its grants are seen.
+	addAccount := func() apptest.Account {
+		a := env.AddAccount(t)
+		env.AddSessions(t, a.ID, 1)
+		return a
+	}
 	ip := 0
 	from := func() string { ip++; return fmt.Sprintf("203.0.113.%d", ip) }
 	post := func(ipAddr, path string, b map[string]string, status int) apptest.Response {
@@ -418,7 +452,7 @@ func (r *callRecorder) scenarios() {
 
 	// Family 0.
 	{
-		a, addr := env.AddAccount(t), from()
+		a, addr := addAccount(), from()
 		post(addr, "/generate-otp", map[string]string{"email": a.Email}, 200)
 		post(addr, "/generate-otp", map[string]string{"email": a.Email}, 429) // MIN_SEND_INTERVAL
 		post(addr, "/generate-otp", map[string]string{"email": "nobody-0@example.test"}, 200)
@@ -430,7 +464,7 @@ func (r *callRecorder) scenarios() {
 	}
 	// Family N, both routes, and the create action served by otp-validate.
 	{
-		a, addr := env.AddAccount(t), from()
+		a, addr := addAccount(), from()
 		post(addr, "/"+a.Email+"/reset-password", map[string]string{"otp": "123456", "new_password": newPassword}, 404) // no code
 		post(addr, "/auth/otp", map[string]string{"action": "create", "email": a.Email}, 200)
 		post(addr, "/auth/otp", map[string]string{"action": "create", "email": "nobody-n@example.test"}, 200)
@@ -439,13 +473,13 @@ func (r *callRecorder) scenarios() {
 		post(addr, "/"+a.Email+"/reset-password", map[string]string{"otp": wrong(code), "new_password": newPassword}, 400)
 		post(addr, "/auth/otp", map[string]string{"action": "validate", "email": a.Email, "otp": code, "new_password": newPassword}, 200)
 
-		b := env.AddAccount(t)
+		b := addAccount()
 		post(addr, "/auth/otp", map[string]string{"action": "create", "email": b.Email}, 200)
 		post(addr, "/"+b.Email+"/reset-password", map[string]string{"otp": env.LastCode(t, b.Email), "new_password": newPassword}, 200)
 	}
 	// Family E, by user name and by email.
 	{
-		a, addr := env.AddAccount(t), from()
+		a, addr := addAccount(), from()
 		put := func(b map[string]string, status int) {
 			r.do(apptest.Request{Method: "PUT", Path: "/auth/forgot-password", Body: body(b), IP: addr}, status)
 		}
@@ -455,7 +489,7 @@ func (r *callRecorder) scenarios() {
 		put(map[string]string{"userName": a.Username, "otp": wrong(code), "newPassword": newPassword}, 400)
 		put(map[string]string{"userName": a.Username, "otp": code, "newPassword": newPassword}, 201)
 
-		b := env.AddAccount(t)
+		b := addAccount()
 		post(addr, "/auth/forgot-password", map[string]string{"userEmail": b.Email}, 201)
 		code = env.LastCode(t, b.Email)
 		put(map[string]string{"userEmail": b.Email, "otp": wrong(code), "newPassword": newPassword}, 400)
@@ -463,7 +497,7 @@ func (r *callRecorder) scenarios() {
 	}
 	// Family L, both reset routes.
 	{
-		a, addr := env.AddAccount(t), from()
+		a, addr := addAccount(), from()
 		post(addr, "/auth/request-reset-password", map[string]string{"email": a.Email}, 200)
 		post(addr, "/auth/request-reset-password", map[string]string{"email": a.Email}, 429)
 		post(addr, "/auth/request-reset-password", map[string]string{"email": "nobody-l@example.test"}, 200)
@@ -477,7 +511,7 @@ func (r *callRecorder) scenarios() {
 		post(addr, "/auth/reset-password", map[string]string{"token": token, "new_password": newPassword}, 200)
 		post(addr, "/auth/reset-password/"+token, map[string]string{"new_password": newPassword}, 400) // used
 
-		b := env.AddAccount(t)
+		b := addAccount()
 		post(addr, "/auth/request-reset-password", map[string]string{"email": b.Email}, 200)
 		post(addr, "/auth/reset-password/"+env.LastToken(t, b.Email), map[string]string{"new_password": newPassword}, 200)
 	}
@@ -486,7 +520,7 @@ func (r *callRecorder) scenarios() {
 	{
 		r.reveal = true
 		defer func() { r.reveal = false }()
-		a, addr := env.AddAccount(t), from()
+		a, addr := addAccount(), from()
 		put := func(b map[string]string, status int) {
 			r.do(apptest.Request{Method: "PUT", Path: "/auth/forgot-password", Body: body(b), IP: addr}, status)
 		}
@@ -532,7 +566,10 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 	// too many, one lacking an action the code calls, and one whose
 	// condition refuses an attribute the code's update names.
 	good := string(readTemplate(t))
-	broken := []struct{ name, old, new, want string }{
+	broken := []struct {
+		name, old, new, want string
+		variant              string // the variant to load; "": the first
+	}{
 		{
 			name: "granted, never called",
 			old:  "Action: [dynamodb:UpdateItem, dynamodb:PutItem]",
@@ -569,13 +606,33 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 			new:  "",
 			want: `function OtpValidateFunction: its users-table updates name USERS_SESSION_VERSION_ATTRIBUTE ("session_version"), which its policy's dynamodb:Attributes does not list`,
 		},
+		{
+			name:    "sessions not deleted though called",
+			old:     "                Action: [dynamodb:BatchWriteItem]\n",
+			new:     "                Action: [dynamodb:DeleteItem]\n",
+			want:    "function OtpValidateFunction: calls dynamodb:BatchWriteItem on arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/app-sessions, which its policy does not grant",
+			variant: "sessions table",
+		},
+		{
+			name:    "sessions query may read more than the keys",
+			old:     "                      !Ref SessionsAccountAttribute, !Ref SessionsKeyAttribute,\n",
+			new:     "                      !Ref SessionsAccountAttribute,\n",
+			want:    `function OtpValidateFunction: its sessions-table queries name SESSIONS_KEY_ATTRIBUTE ("sid"), which its policy's dynamodb:Attributes does not list`,
+			variant: "sessions table",
+		},
 	}
 	for _, b := range broken {
 		t.Run(b.name, func(t *testing.T) {
 			if !strings.Contains(good, b.old) {
 				t.Fatalf("template.yaml no longer contains %q; update this case", b.old)
 			}
-			s, err := load([]byte(strings.Replace(good, b.old, b.new, 1)), variants[0])
+			v := variants[0]
+			for _, w := range variants {
+				if w.name == b.variant {
+					v = w
+				}
+			}
+			s, err := load([]byte(strings.Replace(good, b.old, b.new, 1)), v)
 			if err != nil {
 				t.Fatalf("load broken template: %v", err)
 			}
@@ -620,10 +677,19 @@ func compareQueries(s *stack, queried, selected map[string]map[string]bool) []st
 			if slices.Contains(listed, env["USERS_PASSWORD_ATTRIBUTE"]) {
 				problems = append(problems, fmt.Sprintf("function %s: statement %s lets a Query read the password attribute", id, st.name()))
 			}
+			// A statement on the sessions index is held to the sessions
+			// table's attributes, any other to the users table's.
+			prefix, table := "USERS_", "users-table"
+			if s.arn(sessionsIndex) != "" && st.on(s.arn(sessionsIndex)) {
+				prefix, table = "SESSIONS_", "sessions-table"
+			}
 			for _, v := range sortedKeys(queried[dir]) {
 				// A variant without that attribute does not query it.
+				if !strings.HasPrefix(v, prefix) {
+					continue
+				}
 				if env[v] != "" && !slices.Contains(listed, env[v]) {
-					problems = append(problems, fmt.Sprintf("function %s: its users-table queries name %s (%q), which its policy's dynamodb:Attributes does not list", id, v, env[v]))
+					problems = append(problems, fmt.Sprintf("function %s: its %s queries name %s (%q), which its policy's dynamodb:Attributes does not list", id, table, v, env[v]))
 				}
 			}
 			sel, ok := st.condition("StringEquals", "dynamodb:Select")

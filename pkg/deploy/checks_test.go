@@ -25,6 +25,10 @@ const (
 	sesIdentity         resource = "SES identity"
 	sesConfigurationSet resource = "SES configuration set"
 	hmacKey             resource = "HMAC key secret"
+	// The app's sessions table and its account index, where a variant
+	// names one (SessionsTableName).
+	sessionsTable resource = "sessions table"
+	sessionsIndex resource = "sessions account index"
 )
 
 // permissions is every action each function's code calls, on what. It is
@@ -54,6 +58,8 @@ var permissions = map[string]map[resource][]string{
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
 		hmacKey:             {"secretsmanager:GetSecretValue"},
+		sessionsIndex:       {"dynamodb:Query"},
+		sessionsTable:       {"dynamodb:BatchWriteItem"},
 	},
 	"link-request": {
 		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:PutItem"},
@@ -67,7 +73,23 @@ var permissions = map[string]map[resource][]string{
 		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
+		sessionsIndex:       {"dynamodb:Query"},
+		sessionsTable:       {"dynamodb:BatchWriteItem"},
 	},
+}
+
+// completesResets reports whether the function serving dir completes
+// resets: it changes passwords (the users table's UpdateItem), so it ends
+// sessions too, and only it is told of the sessions table.
+func completesResets(dir string) bool {
+	return slices.Contains(permissions[dir][usersTable], "dynamodb:UpdateItem")
+}
+
+// sessionsVariables are the variables naming the sessions table, which
+// only the functions that complete resets get.
+var sessionsVariables = map[string]bool{
+	"SESSIONS_TABLE": true, "SESSIONS_ACCOUNT_ATTRIBUTE": true, "SESSIONS_ACCOUNT_INDEX": true,
+	"SESSIONS_KEY_ATTRIBUTE": true, "SESSIONS_SORT_KEY_ATTRIBUTE": true,
 }
 
 // arn is how a resource's ARN reads in a variant's processed template, ""
@@ -92,6 +114,16 @@ func (s *stack) arn(r resource) string {
 		return "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:configuration-set/${MailConfigurationSet}"
 	case hmacKey:
 		return "${HmacKeySecret}"
+	case sessionsTable:
+		if s.v.sessionsTable() == "" {
+			return ""
+		}
+		return "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + s.v.sessionsTable()
+	case sessionsIndex:
+		if s.v.sessionsTable() == "" {
+			return ""
+		}
+		return "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + s.v.sessionsTable() + "/index/" + s.v.param("SessionsAccountIndexName")
 	}
 	panic("unknown resource " + string(r))
 }
@@ -429,20 +461,24 @@ func wiredEnvironment(v variant) map[string]string {
 		usernameIndex = ""
 	}
 	return map[string]string{
-		"TOKENS_TABLE":          "${TokensTable}",
-		"USERS_TABLE":           v.usersName,
-		"HMAC_KEY_SECRET_ARN":   "${HmacKeySecret}",
-		"RESET_URL":             v.apiBase() + "/auth/reset-password/{token}",
-		"API_URL":               v.apiBase(),
-		"ALLOWED_ORIGINS":       v.param("AllowedOrigins"),
-		"SES_CONFIGURATION_SET": "${MailConfigurationSet}",
-		"USERS_EMAIL_INDEX":     "email-index",
-		"USERS_USERNAME_INDEX":  usernameIndex,
+		"TOKENS_TABLE":           "${TokensTable}",
+		"USERS_TABLE":            v.usersName,
+		"HMAC_KEY_SECRET_ARN":    "${HmacKeySecret}",
+		"RESET_URL":              v.apiBase() + "/auth/reset-password/{token}",
+		"API_URL":                v.apiBase(),
+		"ALLOWED_ORIGINS":        v.param("AllowedOrigins"),
+		"SES_CONFIGURATION_SET":  "${MailConfigurationSet}",
+		"USERS_EMAIL_INDEX":      "email-index",
+		"USERS_USERNAME_INDEX":   usernameIndex,
+		"SESSIONS_TABLE":         v.sessionsTable(),
+		"SESSIONS_ACCOUNT_INDEX": v.param("SessionsAccountIndexName"),
 	}
 }
 
 // checkEnvironment: every variable the code reads reaches every function
-// (the function's own Variables over Globals', as SAM merges them), the
+// (the function's own Variables over Globals', as SAM merges them), but
+// the sessions table's, which reach only the functions that complete
+// resets; the
 // ones naming resources name this template's, and a function gets no
 // variable the code does not read (a typo, or a setting that does nothing).
 func checkEnvironment(s *stack) []string {
@@ -456,6 +492,14 @@ func checkEnvironment(s *stack) []string {
 		env := s.env(dir)
 		for _, name := range environment() {
 			v, ok := env[name]
+			if sessionsVariables[name] && !completesResets(dir) {
+				// A function that never completes a reset ends no
+				// sessions: it is not told of the table.
+				if ok {
+					problems = append(problems, fmt.Sprintf("function %s: sets %s, but it completes no reset, so ends no sessions", logicalID(dir), name))
+				}
+				continue
+			}
 			switch want, isWired := wired[name]; {
 			case !ok:
 				problems = append(problems, fmt.Sprintf("function %s: environment lacks %s", logicalID(dir), name))

@@ -66,6 +66,9 @@ func (v variant) hasUsernameIndex() bool {
 	return !set || val != ""
 }
 
+// sessionsTable is the app's sessions table v names, "" for none.
+func (v variant) sessionsTable() string { return v.param("SessionsTableName") }
+
 // domain is v's custom domain, "" for none.
 func (v variant) domain() string { return v.param("DomainName") }
 
@@ -131,6 +134,20 @@ var variants = []variant{
 	{
 		name:       "CORS on",
 		params:     map[string]any{"AllowedOrigins": "https://app.example.com,http://localhost:5173"},
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
+	},
+	{
+		// The app's sessions table, keyed by a partition and a sort key:
+		// a reset deletes the account's sessions.
+		name: "sessions table",
+		params: map[string]any{
+			"SessionsTableName":        "app-sessions",
+			"SessionsAccountIndexName": "by-account",
+			"SessionsAccountAttribute": "uid",
+			"SessionsKeyAttribute":     "sid",
+			"SessionsSortKeyAttribute": "device",
+		},
 		usersTable: "${UsersTable.Arn}",
 		usersName:  "${UsersTable}",
 	},

@@ -187,6 +187,11 @@ func newService(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger,
 	if cfg.PwnedCheck {
 		deps.Breaches = password.NewPwned(cfg.PwnedAPIURL, pwnedTimeout)
 	}
+	if cfg.Sessions.Name != "" {
+		// Only with a sessions table: a nil Sessions leaves a reset's
+		// sessions to the session_version bump alone.
+		deps.Sessions = dynamo.NewSessions(c.DynamoDB, cfg.Sessions)
+	}
 	flows := reset.New(deps, cfg.Reset)
 	return Service{Flows: flows, Store: store}, nil
 }

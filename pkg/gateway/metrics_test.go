@@ -87,10 +87,12 @@ func TestMetricsPerScenario(t *testing.T) {
 	pwned := &pwnedStandIn{}
 	srv := httptest.NewServer(http.HandlerFunc(pwned.serve))
 	t.Cleanup(srv.Close)
-	env := apptest.New(t, apptest.Settings{
+	// With a sessions table, so a completed reset ends the account's
+	// sessions, and a failure to do so is counted.
+	env := apptest.New(t, apptest.WithSessions(apptest.Settings{
 		"IP_LIMIT": "3", "MAX_ATTEMPTS": "2", "MAX_FAILURES_PER_DAY": "3",
 		"PWNED_CHECK": "true", "PWNED_API_URL": srv.URL + "/range/",
-	})
+	}))
 	const newPw = "metrics-test: a fine new password"
 
 	// Every request from an IP of its own, so the per-IP limit refuses
@@ -251,6 +253,22 @@ func TestMetricsPerScenario(t *testing.T) {
 		}
 		return apptest.Response{Status: resp.StatusCode, Body: "(a page)"}
 	}, 200, one("ResetWithLink ResetCompleted/Channel=Link", "ResetWithLink MailSent")})
+
+	// The sessions table failing after the password changed: answered as
+	// done, counted.
+	sv := env.AddAccount(t)
+	env.AddSessions(t, sv.ID, 1)
+	code = codeOf(sv)
+	env.Calls.FailWith(func(op string, _ int) error {
+		if op == "DynamoDB.BatchWriteItem" {
+			return faultError
+		}
+		return nil
+	})
+	run(step{"completed by code, ending the sessions fails", func() apptest.Response {
+		return guess(sv.Email, code, newPw)
+	}, 200, one("ResetWithCode ResetCompleted/Channel=Code", "ResetWithCode SessionRevocationFailed", "ResetWithCode MailSent")})
+	env.Calls.FailWith(nil)
 
 	// A mail SES refuses: withdrawn, answered as sent.
 	m := env.AddAccount(t)

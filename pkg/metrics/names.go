@@ -36,6 +36,9 @@ const (
 	// BreachCheckFailed: the breached-password check could not answer (it
 	// fails open).
 	BreachCheckFailed = "BreachCheckFailed"
+	// SessionRevocationFailed: ending the account's sessions after a reset
+	// failed (the reset itself stands and is answered as done).
+	SessionRevocationFailed = "SessionRevocationFailed"
 )
 
 // Names lists every metric above, for the tests that pin the template's
@@ -43,7 +46,7 @@ const (
 var Names = []string{
 	ResetRequested, MailSent, MailFailed, SecretWithdrawn, WrongGuess,
 	CodeExhausted, AccountBudgetExhausted, RateLimited, ResetCompleted,
-	PasswordRejected, BreachCheckFailed,
+	PasswordRejected, BreachCheckFailed, SessionRevocationFailed,
 }
 
 // Dimensions. Flow is on every metric; a metric that says which kind of

@@ -66,6 +66,24 @@ func completed(ctx context.Context, channel string) {
 	metrics.FromContext(ctx).AddWith(metrics.ResetCompleted, metrics.Channel, channel)
 }
 
+// withdrawn counts a code or link withdrawn because its mail failed
+// (sendOrWithdraw).
+func withdrawn(ctx context.Context) {
+	metrics.FromContext(ctx).Add(metrics.SecretWithdrawn)
+}
+
+// breachCheckFailed counts a breached-password check that could not
+// answer; the password was allowed (newPasswordHash).
+func breachCheckFailed(ctx context.Context) {
+	metrics.FromContext(ctx).Add(metrics.BreachCheckFailed)
+}
+
+// sessionsNotEnded counts a committed reset whose sessions could not be
+// ended (endSessions).
+func sessionsNotEnded(ctx context.Context) {
+	metrics.FromContext(ctx).Add(metrics.SessionRevocationFailed)
+}
+
 // The channels of ResetCompleted.
 const (
 	channelCode = "Code"

@@ -326,6 +326,22 @@ var countCases = []countCase{
 		want: counted{metrics.BreachCheckFailed: 1, metrics.ResetCompleted + "/Channel=Code": 1, metrics.MailSent: 1},
 	},
 	{
+		name: "completed by code: ending the sessions fails, the reset stands",
+		act: func(t *testing.T, h *harness, ctx context.Context) error {
+			h.sessions.failing(errSessionsDown)
+			return h.guessOn(ctx, byAlice, h.codeFor(t, byAlice), newPassword)
+		},
+		want: counted{metrics.SessionRevocationFailed: 1, metrics.ResetCompleted + "/Channel=Code": 1, metrics.MailSent: 1},
+	},
+	{
+		name: "completed by link: ending the sessions fails, the reset stands",
+		act: func(t *testing.T, h *harness, ctx context.Context) error {
+			h.sessions.failing(errSessionsDown)
+			return h.resetLinkOn(ctx, h.linkFor(t, alice.Email), newPassword)
+		},
+		want: counted{metrics.SessionRevocationFailed: 1, metrics.ResetCompleted + "/Channel=Link": 1, metrics.MailSent: 1},
+	},
+	{
 		name: "check link: reads, counts nothing",
 		act: func(t *testing.T, h *harness, ctx context.Context) error {
 			return h.svc.CheckLink(ctx, h.linkFor(t, alice.Email))

@@ -670,6 +670,36 @@ func (b *fakeBreaches) Breached(ctx context.Context, plain string) (bool, error)
 	return b.breached[plain], nil
 }
 
+// fakeSessions records the accounts whose sessions it was asked to end,
+// and fails with err when it is set.
+type fakeSessions struct {
+	mu    sync.Mutex
+	ended []string
+	err   error
+}
+
+func (f *fakeSessions) EndSessions(ctx context.Context, accountID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ended = append(f.ended, accountID)
+	return f.err
+}
+
+// take returns the accounts asked for since the last take.
+func (f *fakeSessions) take() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := f.ended
+	f.ended = nil
+	return out
+}
+
+func (f *fakeSessions) failing(err error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.err = err
+}
+
 // fakeClock is a clock the test moves by hand.
 type fakeClock struct {
 	mu sync.Mutex

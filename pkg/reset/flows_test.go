@@ -91,6 +91,7 @@ type harness struct {
 	clock    *fakeClock
 	log      *logSink
 	breaches *fakeBreaches
+	sessions *fakeSessions
 }
 
 func newHarness(t *testing.T, edit func(*Settings)) *harness {
@@ -110,6 +111,7 @@ func newHarness(t *testing.T, edit func(*Settings)) *harness {
 		clock:    &fakeClock{t: t0},
 		log:      &logSink{},
 		breaches: &fakeBreaches{breached: map[string]bool{breachedPassword: true}},
+		sessions: &fakeSessions{},
 	}
 	var seed [32]byte
 	copy(seed[:], t.Name())
@@ -119,6 +121,7 @@ func newHarness(t *testing.T, edit func(*Settings)) *harness {
 		Keys:     h.keys,
 		Hasher:   fakeHasher{},
 		Breaches: h.breaches,
+		Sessions: h.sessions,
 		Now:      h.clock.Now,
 		Random:   mathrand.NewChaCha8(seed),
 		Log:      h.log.logger(),

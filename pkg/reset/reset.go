@@ -115,6 +115,17 @@ type Mailer interface {
 	SendGuessingNotice(ctx context.Context, to string) error
 }
 
+// Sessions ends an account's sessions in the app's own store once a reset
+// has changed its password (docs/contract.md: a reset "deletes its
+// sessions where a sessions table is configured"). The session_version
+// bump in the password's transaction is the rule every app can check;
+// this is the app's sessions actually gone.
+type Sessions interface {
+	// EndSessions ends every session of the account id. Ending none is
+	// no error.
+	EndSessions(ctx context.Context, accountID string) error
+}
+
 // Keys holds the HMAC keys codes and account subjects are hashed with.
 type Keys interface {
 	// Current is the key new records are written with.
@@ -152,6 +163,7 @@ type Service struct {
 	hasher   Hasher
 	policy   password.Policy
 	breaches Breaches
+	sessions Sessions
 	settings Settings
 	now      func() time.Time
 	random   io.Reader
@@ -170,6 +182,9 @@ type Deps struct {
 	// Breaches, if not nil, is asked about a new password once its code or
 	// link has proved right; nil skips the check.
 	Breaches Breaches
+	// Sessions, if not nil, ends the account's sessions after every
+	// completed reset; nil leaves them to session_version alone.
+	Sessions Sessions
 	Now      func() time.Time
 	Random   io.Reader
 	Log      *slog.Logger
@@ -184,6 +199,7 @@ func New(deps Deps, settings Settings) *Service {
 		hasher:   deps.Hasher,
 		policy:   deps.Policy,
 		breaches: deps.Breaches,
+		sessions: deps.Sessions,
 		settings: settings,
 		now:      deps.Now,
 		random:   deps.Random,

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/passreset/passreset/pkg/metrics"
 	"github.com/passreset/passreset/pkg/password"
 )
 
@@ -23,7 +22,8 @@ type CodeReset struct {
 }
 
 // ResetWithCode checks the code and, if it is right, consumes it and sets
-// the new password in one transaction, then mails a notice.
+// the new password in one transaction, then ends the account's sessions
+// (Deps.Sessions) and mails a notice.
 //
 // Every guess is counted before it is compared, by a conditional write that
 // refuses once MaxAttempts guesses were made at this code or
@@ -126,6 +126,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 		return fmt.Errorf("consume code: %w", err)
 	}
 	completed(ctx, channelCode)
+	s.endSessions(ctx, acct)
 	s.notify(ctx, acct)
 	return nil
 }
@@ -181,7 +182,7 @@ func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain strin
 			// stop every reset (the local policy, common passwords
 			// included, has already passed). The error holds no secret.
 			s.log.WarnContext(ctx, "breached-password check failed; password allowed", "account", acct.ID, "error", err)
-			metrics.FromContext(ctx).Add(metrics.BreachCheckFailed)
+			breachCheckFailed(ctx)
 		} else if found {
 			return "", passwordRefused(ctx, &password.Rejection{Reason: password.ReasonBreached, Rule: password.RuleBreached})
 		}
@@ -200,6 +201,32 @@ func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain strin
 		return "", fmt.Errorf("hash password: %w", err)
 	}
 	return h, nil
+}
+
+// endSessionsTimeout bounds ending the sessions, so that a slow sessions
+// table cannot run the function into its 10-second timeout and turn a
+// committed reset into a failed answer.
+const endSessionsTimeout = 3 * time.Second
+
+// endSessions ends the account's sessions, where the app has a sessions
+// store (Deps.Sessions), before the notice mail: whoever held a session
+// should lose it as soon as the password they may have taken is gone. The
+// password has changed by the time it runs, so a failure is logged and
+// counted, not returned: answering 500 would tell the user a reset failed
+// that did not, and the session_version bump, in the password's
+// transaction, still ends every session of an app that compares it. The
+// account id, no secret, is logged so that an operator can end the
+// sessions by hand; the error names no email, code or token.
+func (s *Service) endSessions(ctx context.Context, acct Account) {
+	if s.sessions == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, endSessionsTimeout)
+	defer cancel()
+	if err := s.sessions.EndSessions(ctx, acct.ID); err != nil {
+		s.log.ErrorContext(ctx, "end sessions after reset; the password is changed", "account", acct.ID, "error", err)
+		sessionsNotEnded(ctx)
+	}
 }
 
 // notify mails the "your password was changed" notice. The password has

@@ -26,18 +26,23 @@ type resetCase[R any] struct {
 }
 
 // checkPasswordSet fails unless, with want nil, alice alone has the new
-// password (and a bumped session_version) and one "changed" mail went to
-// her stored address, or, with want set, no account changed and no
-// "changed" mail was tried.
+// password (and a bumped session_version), her sessions were ended once
+// and one "changed" mail went to her stored address, or, with want set, no
+// account changed, no sessions were ended and no "changed" mail was tried.
+// The caller takes the sessions ended before the request.
 func checkPasswordSet(t *testing.T, h *harness, before map[string]Account, want error, plain string, mails, refused int) {
 	t.Helper()
 	after := h.store.snapshot().Accounts
 	var changed []sentMail
 	changed = append(changed, ofKind(h.mail.all()[mails:], "changed")...)
 	changed = append(changed, ofKind(h.mail.refused()[refused:], "changed")...)
+	ended := h.sessions.take()
 	if want != nil {
 		if !reflect.DeepEqual(after, before) {
 			t.Errorf("accounts: got %+v, want unchanged %+v", after, before)
+		}
+		if len(ended) != 0 {
+			t.Errorf("sessions ended of %q, want none", ended)
 		}
 		if len(changed) != 0 {
 			t.Errorf("password-changed mails: got %+v, want none", changed)
@@ -57,6 +62,9 @@ func checkPasswordSet(t *testing.T, h *harness, before map[string]Account, want 
 	}
 	if len(changed) != 1 || changed[0].To != wantAlice.Email {
 		t.Errorf("password-changed mails: got %+v, want one to %s", changed, wantAlice.Email)
+	}
+	if !slices.Equal(ended, []string{alice.ID}) {
+		t.Errorf("sessions ended of %q, want alice's (%s) once", ended, alice.ID)
 	}
 }
 
@@ -548,6 +556,7 @@ func TestResetWithCode(t *testing.T) {
 				req.IP = clientIP
 			}
 			h.store.takeCalls()
+			h.sessions.take()
 			before := h.store.snapshot().Accounts
 			mails, refused := len(h.mail.all()), len(h.mail.refused())
 			var err error

@@ -15,7 +15,8 @@ type LinkReset struct {
 }
 
 // ResetWithLink checks the token and, if it names a live link, consumes it
-// and sets the new password in one transaction, then mails a notice.
+// and sets the new password in one transaction, then ends the account's
+// sessions (Deps.Sessions) and mails a notice.
 //
 // A token carries 256 random bits, so it cannot be guessed and there is no
 // per-link attempt counter; the per-IP limit still applies.
@@ -47,6 +48,7 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 		return fmt.Errorf("consume link: %w", err)
 	}
 	completed(ctx, channelLink)
+	s.endSessions(ctx, acct)
 	s.notify(ctx, acct)
 	return nil
 }

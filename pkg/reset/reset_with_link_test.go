@@ -243,6 +243,7 @@ func TestResetWithLink(t *testing.T) {
 			req.IP = clientIP
 		}
 		h.store.takeCalls()
+		h.sessions.take()
 		before := h.store.snapshot().Accounts
 		mails, refused := len(h.mail.all()), len(h.mail.refused())
 		var err error

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/passreset/passreset/pkg/metrics"
 )
 
 // withdrawReserve is kept back from a request's deadline for taking back a
@@ -43,7 +42,7 @@ func (s *Service) sendOrWithdraw(ctx context.Context, send func(context.Context)
 	if werr := withdraw(wctx); werr != nil {
 		s.log.ErrorContext(ctx, "withdraw unsent record", "error", werr)
 	} else {
-		metrics.FromContext(ctx).Add(metrics.SecretWithdrawn)
+		withdrawn(ctx)
 	}
 	return err
 }
