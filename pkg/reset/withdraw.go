@@ -3,7 +3,6 @@ package reset
 import (
 	"context"
 	"time"
-
 )
 
 // withdrawReserve is kept back from a request's deadline for taking back a
