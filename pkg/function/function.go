@@ -176,13 +176,14 @@ func newService(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger,
 	}
 	store := dynamo.New(c.DynamoDB, cfg.TokensTable, cfg.Users)
 	deps := reset.Deps{
-		Store:  store,
-		Mailer: ses.New(c.SES, cfg.Mail),
-		Keys:   keys,
-		Hasher: hasher,
-		Policy: cfg.Password,
-		Log:    log,
-		Now:    now,
+		Accounts: store,
+		Store:    store,
+		Mailer:   ses.New(c.SES, cfg.Mail),
+		Keys:     keys,
+		Hasher:   hasher,
+		Policy:   cfg.Password,
+		Log:      log,
+		Now:      now,
 	}
 	if cfg.PwnedCheck {
 		deps.Breaches = password.NewPwned(cfg.PwnedAPIURL, pwnedTimeout)

@@ -17,7 +17,7 @@ import (
 // not DynamoDB's atomicity, and it compares times as they are where
 // DynamoDB compares Unix seconds (the test clock moves in whole seconds).
 
-// memStore is an in-memory Store: accounts by id, a name's item (its code,
+// memStore is an in-memory Directory and Store: accounts by id, a name's item (its code,
 // its newest link, its send and failure windows) by subject, an owner's
 // item (its latest record id, its send and failure windows, its last
 // notice) by owner, links by hash, and per-IP windows.

@@ -116,6 +116,7 @@ func newHarness(t *testing.T, edit func(*Settings)) *harness {
 	var seed [32]byte
 	copy(seed[:], t.Name())
 	h.svc = New(Deps{
+		Accounts: h.store,
 		Store:    h.store,
 		Mailer:   h.mail,
 		Keys:     h.keys,

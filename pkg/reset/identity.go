@@ -114,9 +114,9 @@ type Lookup struct {
 // and a 500 would say the name exists.
 func (s *Service) find(ctx context.Context, l Lookup) (acct Account, ok bool, err error) {
 	if l.Email != (Email{}) {
-		acct, err = s.store.AccountByEmail(ctx, l.Email.String())
+		acct, err = s.accounts.AccountByEmail(ctx, l.Email.String())
 	} else {
-		acct, err = s.store.AccountByUsername(ctx, l.Username)
+		acct, err = s.accounts.AccountByUsername(ctx, l.Username)
 	}
 	if errors.Is(err, ErrAmbiguousAccount) {
 		s.log.WarnContext(ctx, "more than one account has the name asked for; answered as unknown", "by", l.kind())

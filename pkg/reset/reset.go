@@ -1,7 +1,8 @@
 // Package reset holds the four password-reset flows: request a code, reset
 // with a code, request a link, reset with a link. It knows nothing of HTTP or
-// of DynamoDB: the flows talk to a Store, a Mailer and a Keys that the
-// callers provide, and return the sentinel errors declared in errors.go.
+// of DynamoDB: the flows talk to a Directory of accounts, a Store of codes,
+// links and counters, a Mailer and a Keys that the callers provide, and
+// return the sentinel errors declared in errors.go.
 //
 // The rules that must hold under concurrency (attempt counting, send limits,
 // single use) live in the Store's conditional writes; the flows decide what to
@@ -55,8 +56,19 @@ type Account struct {
 	Active bool
 }
 
-// Store keeps accounts, codes, links and counters. Its writes enforce the
-// limits atomically; see pkg/dynamo for the conditions.
+// Directory is where the accounts live and are found: by the email or
+// user name asked for, and by the id a code or link names. An unknown
+// name is the zero Account and no error.
+type Directory interface {
+	AccountByEmail(ctx context.Context, email string) (Account, error)
+	AccountByUsername(ctx context.Context, username string) (Account, error)
+	AccountByID(ctx context.Context, id string) (Account, error)
+}
+
+// Store keeps codes, links and counters. Its writes enforce the limits
+// atomically; see pkg/dynamo for the conditions. Consuming a code or a
+// link also sets the account's password, in the same transaction: the
+// Store and the Directory are then one DynamoDB account's tables.
 //
 // Two kinds of state: a name's (the email or user name asked for, under
 // its keyed hash: its code, its send and failure limits), whose effects
@@ -64,10 +76,6 @@ type Account struct {
 // the account-wide rules that must not show in any answer: which record
 // is the one live secret, and the account-wide send and failure limits.
 type Store interface {
-	AccountByEmail(ctx context.Context, email string) (Account, error)
-	AccountByUsername(ctx context.Context, username string) (Account, error)
-	AccountByID(ctx context.Context, id string) (Account, error)
-
 	// CountRequest counts one request from ip for purpose within limit.
 	CountRequest(ctx context.Context, purpose, ip string, limit Limit, now time.Time) error
 	// IssueCode replaces the name's code with rec if the name's send
@@ -157,6 +165,7 @@ type Breaches interface {
 
 // Service runs the flows. Build it with New.
 type Service struct {
+	accounts Directory
 	store    Store
 	mailer   Mailer
 	keys     Keys
@@ -174,11 +183,12 @@ type Service struct {
 // Deps are the Service's collaborators. Now and Random default to the wall
 // clock and crypto/rand; tests inject a fake clock instead of sleeping.
 type Deps struct {
-	Store  Store
-	Mailer Mailer
-	Keys   Keys
-	Hasher Hasher
-	Policy password.Policy
+	Accounts Directory
+	Store    Store
+	Mailer   Mailer
+	Keys     Keys
+	Hasher   Hasher
+	Policy   password.Policy
 	// Breaches, if not nil, is asked about a new password once its code or
 	// link has proved right; nil skips the check.
 	Breaches Breaches
@@ -193,6 +203,7 @@ type Deps struct {
 // New returns a Service over deps with settings.
 func New(deps Deps, settings Settings) *Service {
 	s := &Service{
+		accounts: deps.Accounts,
 		store:    deps.Store,
 		mailer:   countingMailer{deps.Mailer}, // counts.go: every mail counted
 		keys:     deps.Keys,

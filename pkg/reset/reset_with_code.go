@@ -99,7 +99,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 		s.wrongGuess(ctx, rec, counted && spent)
 		return ErrDeviceMismatch
 	}
-	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	acct, err := s.accounts.AccountByID(ctx, rec.AccountID)
 	if errors.Is(err, ErrUnknownAccount) {
 		return ErrInvalidCode
 	}
@@ -149,7 +149,7 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 	if id == "" {
 		id = rec.Owner
 	}
-	acct, err := s.store.AccountByID(ctx, id)
+	acct, err := s.accounts.AccountByID(ctx, id)
 	if rec.AccountID == "" {
 		s.waitLikeMail(ctx)
 		return

@@ -72,7 +72,7 @@ func (s *Service) findLink(ctx context.Context, token Token, now time.Time) (Lin
 	if rec.AccountID == "" { // the decoy of an unknown account
 		return LinkRecord{}, Account{}, ErrInvalidToken
 	}
-	acct, err := s.store.AccountByID(ctx, rec.AccountID)
+	acct, err := s.accounts.AccountByID(ctx, rec.AccountID)
 	if errors.Is(err, ErrUnknownAccount) {
 		return LinkRecord{}, Account{}, ErrInvalidToken
 	}
