@@ -62,12 +62,15 @@ check-dev-tools:
 # check-test-tools stops at once, before minutes of Go tests, naming the
 # command that installs what is missing: the browser tests need Chromium,
 # the template tests AWS's SAM translator and cfn-lint (both on this
-# machine image; pip elsewhere).
+# machine image; pip elsewhere), the webhook receiver's tests PostgreSQL.
 check-test-tools: check-dev-tools
 	$(call require,$${CHROMIUM:-/usr/bin/chromium},install Chromium: apt-get update && apt-get install -y chromium (or set CHROMIUM to one))
 	$(call require,python3,install Python 3 (the SAM translator runs on it))
 	@python3 -c 'import samtranslator' 2>/dev/null || { echo "make: AWS's SAM translator not found: pip install aws-sam-translator" >&2; exit 1; }
 	$(call require,cfn-lint,install cfn-lint: pip install cfn-lint)
+	@# The webhook receiver's tests start PostgreSQL (pkg/emulator): initdb on
+	@# PATH or where Debian puts it.
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "make: PostgreSQL's initdb not found on PATH or under /usr/lib/postgresql/*/bin: apt-get update && apt-get install -y postgresql" >&2; exit 1; }
 
 ## test: every test; the ones that need DynamoDB and SES start the emulators
 ## themselves (pkg/emulator). Later steps join test's prerequisites.
