@@ -57,8 +57,9 @@ type Account struct {
 }
 
 // Directory is where the accounts live and are found: by the email or
-// user name asked for, and by the id a code or link names. An unknown
-// name is the zero Account and no error.
+// user name asked for, and by the id a code or link names. A name no
+// account has is ErrUnknownAccount; one that several accounts share,
+// ErrAmbiguousAccount.
 type Directory interface {
 	AccountByEmail(ctx context.Context, email string) (Account, error)
 	AccountByUsername(ctx context.Context, username string) (Account, error)
