@@ -33,51 +33,51 @@ import (
 // The bodies of the contract, spelled out here rather than taken from the
 // package, so a changed message fails a test.
 var (
-	nInvalidAction   = nBody(false, "Invalid action.")
-	nInvalidBody     = nBody(false, "Invalid request body.")
-	nSent            = nBody(true, "Successfully sent OTP.")
-	nNotFound        = nBody(false, "Email not found.")
-	nTooManyOTP      = nBody(false, "Too many OTP requests. Please try again later.")
-	nCreateFailed    = nBody(false, "Something went wrong. Could not send OTP. Please try again.")
-	nReset           = nBody(true, "Successfully validated OTP and reset password.")
-	nInvalidOTP      = nBody(false, "Invalid or expired OTP.")
-	nTooManyAttempts = nBody(false, "Too many attempts. Please request a new OTP.")
-	nValidateFailed  = nBody(false, "Something went wrong. Could not validate OTP. Please try again.")
-	nNoOTP           = nBody(false, "No OTP found. Please request a new OTP.")
-	nEmailFailed     = nBody(false, "Something went wrong. Could not reset password. Please try again.")
+	codeByActionInvalidAction   = codeByActionBody(false, "Invalid action.")
+	codeByActionInvalidBody     = codeByActionBody(false, "Invalid request body.")
+	codeByActionSent            = codeByActionBody(true, "Successfully sent OTP.")
+	codeByActionNotFound        = codeByActionBody(false, "Email not found.")
+	codeByActionTooManyOTP      = codeByActionBody(false, "Too many OTP requests. Please try again later.")
+	codeByActionCreateFailed    = codeByActionBody(false, "Something went wrong. Could not send OTP. Please try again.")
+	codeByActionReset           = codeByActionBody(true, "Successfully validated OTP and reset password.")
+	codeByActionInvalidOTP      = codeByActionBody(false, "Invalid or expired OTP.")
+	codeByActionTooManyAttempts = codeByActionBody(false, "Too many attempts. Please request a new OTP.")
+	codeByActionValidateFailed  = codeByActionBody(false, "Something went wrong. Could not validate OTP. Please try again.")
+	codeByActionNoOTP           = codeByActionBody(false, "No OTP found. Please request a new OTP.")
+	codeByActionEmailFailed     = codeByActionBody(false, "Something went wrong. Could not reset password. Please try again.")
 
-	lSent         = lOK("Reset link sent")
-	lDone         = lOK("Password has been reset")
-	lNoUser       = lErr("No user found")
-	lInvalidBody  = lErr("Invalid request body")
-	lTooMany      = lErr("Too many requests")
-	lFailed       = lErr("Request failed")
-	lInvalidToken = lErr("Invalid or expired token")
+	linkSent         = linkOK("Reset link sent")
+	linkDone         = linkOK("Password has been reset")
+	linkNoUser       = linkErr("No user found")
+	linkInvalidBody  = linkErr("Invalid request body")
+	linkTooMany      = linkErr("Too many requests")
+	linkFailed       = linkErr("Request failed")
+	linkInvalidToken = linkErr("Invalid or expired token")
 
-	zSent          = zBody("OTP generated and sent")
-	zEmailRequired = zBody("Email is required")
-	zTooMany       = zBody("Too many requests")
-	zDone          = zBody("Password has been reset successfully")
-	zRequired      = zBody("Email, OTP, and new password are required")
-	zInvalidOTP    = zBody("Invalid OTP")
-	// Not in docs/contract.md: family 0's 500 and its revealed unknown account
+	minimalSent          = minimalBody("OTP generated and sent")
+	minimalEmailRequired = minimalBody("Email is required")
+	minimalTooMany       = minimalBody("Too many requests")
+	minimalDone          = minimalBody("Password has been reset successfully")
+	minimalRequired      = minimalBody("Email, OTP, and new password are required")
+	minimalInvalidOTP    = minimalBody("Invalid OTP")
+	// Not in docs/contract.md: minimal API's 500 and its revealed unknown account
 	// are the code's choice (answers.go), pinned so a change is deliberate.
-	zFailed   = zBody("Something went wrong. Please try again.")
-	zNotFound = zBody("Email not found")
+	minimalFailed   = minimalBody("Something went wrong. Please try again.")
+	minimalNotFound = minimalBody("Email not found")
 
-	eSent          = eBody(201, "OTP sent to mail!")
-	eDone          = eBody(201, "Password updated successfully!")
-	eNoName        = eBody(400, "Either userName or userEmail must be provided!")
-	eNoOTP         = eBody(400, "OTP is required!")
-	eNoNewPassword = eBody(400, "New password is required!")
-	eInvalidName   = eBody(400, "Invalid userName!")
-	eInvalidEmail  = eBody(400, "Invalid Email!")
-	eNotVerified   = eBody(400, "Please Validate Your Details.")
-	eExpired       = eBody(400, "OTP is expired!")
-	eInvalidOTP    = eBody(400, "Invalid OTP!")
-	eDevice        = eBody(401, "Your device is unauthorized.")
-	eLimit         = eBody(429, "OTP request limit exceeded. Please try again later.")
-	eFailed        = eBody(500, "An unexpected error occurred. Please try again later.")
+	userNameOrEmailSent          = userNameOrEmailBody(201, "OTP sent to mail!")
+	userNameOrEmailDone          = userNameOrEmailBody(201, "Password updated successfully!")
+	userNameOrEmailNoName        = userNameOrEmailBody(400, "Either userName or userEmail must be provided!")
+	userNameOrEmailNoOTP         = userNameOrEmailBody(400, "OTP is required!")
+	userNameOrEmailNoNewPassword = userNameOrEmailBody(400, "New password is required!")
+	userNameOrEmailInvalidName   = userNameOrEmailBody(400, "Invalid userName!")
+	userNameOrEmailInvalidEmail  = userNameOrEmailBody(400, "Invalid Email!")
+	userNameOrEmailNotVerified   = userNameOrEmailBody(400, "Please Validate Your Details.")
+	userNameOrEmailExpired       = userNameOrEmailBody(400, "OTP is expired!")
+	userNameOrEmailInvalidOTP    = userNameOrEmailBody(400, "Invalid OTP!")
+	userNameOrEmailDevice        = userNameOrEmailBody(401, "Your device is unauthorized.")
+	userNameOrEmailLimit         = userNameOrEmailBody(429, "OTP request limit exceeded. Please try again later.")
+	userNameOrEmailFailed        = userNameOrEmailBody(500, "An unexpected error occurred. Please try again later.")
 )
 
 // The password policy's reasons.
@@ -95,15 +95,15 @@ const newPassword = "correct horse battery staple"
 // otherDevice is a User-Agent other than apptest's default.
 const otherDevice = "other-device/2.0"
 
-func nBody(ok bool, msg string) string {
+func codeByActionBody(ok bool, msg string) string {
 	return apptest.JSON(map[string]any{"success": ok, "message": msg})
 }
-func lOK(msg string) string  { return apptest.JSON(map[string]string{"message": msg}) }
-func lErr(msg string) string { return apptest.JSON(map[string]string{"error": msg}) }
-func zBody(msg string) string {
+func linkOK(msg string) string  { return apptest.JSON(map[string]string{"message": msg}) }
+func linkErr(msg string) string { return apptest.JSON(map[string]string{"error": msg}) }
+func minimalBody(msg string) string {
 	return apptest.JSON(map[string]string{"message": msg})
 }
-func eBody(status int, msg string) string {
+func userNameOrEmailBody(status int, msg string) string {
 	return apptest.JSON(map[string]any{"message": msg, "status": status})
 }
 
@@ -337,25 +337,25 @@ func (c *client) forgot(t *testing.T, body, ua string) reply {
 
 func (c *client) sendN(t *testing.T, email string) string {
 	t.Helper()
-	must(t, c.post(t, "/auth/otp", js("action", "create", "email", email)), 200, nSent)
+	must(t, c.post(t, "/auth/otp", js("action", "create", "email", email)), 200, codeByActionSent)
 	return c.code(t, email)
 }
 
 func (c *client) send0(t *testing.T, email string) string {
 	t.Helper()
-	must(t, c.post(t, "/generate-otp", js("email", email)), 200, zSent)
+	must(t, c.post(t, "/generate-otp", js("email", email)), 200, minimalSent)
 	return c.code(t, email)
 }
 
 func (c *client) sendE(t *testing.T, a apptest.Account) string {
 	t.Helper()
-	must(t, c.forgot(t, js("userEmail", a.Email), ""), 201, eSent)
+	must(t, c.forgot(t, js("userEmail", a.Email), ""), 201, userNameOrEmailSent)
 	return c.code(t, a.Email)
 }
 
 func (c *client) sendL(t *testing.T, email string) string {
 	t.Helper()
-	must(t, c.post(t, "/auth/request-reset-password", js("email", email)), 200, lSent)
+	must(t, c.post(t, "/auth/request-reset-password", js("email", email)), 200, linkSent)
 	return c.token(t, email)
 }
 
@@ -462,7 +462,7 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/auth/otp", body(a))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 400, nInvalidAction}
+		}, 400, codeByActionInvalidAction}
 	}
 	// rejected is a validate with a password the policy refuses before any
 	// code is compared.
@@ -473,7 +473,7 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/auth/otp", validate(a.Email, code, pw(a)))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nBody(false, reason)}
+		}, 400, codeByActionBody(false, reason)}
 	}
 	// rejectedRightCode is a validate with the right code and a password
 	// refused for what only the account tells.
@@ -484,7 +484,7 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/auth/otp", validate(a.Email, code, pw(a)))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nBody(false, reason)}
+		}, 400, codeByActionBody(false, reason)}
 	}
 
 	runRows(t, env, true, []row{
@@ -504,37 +504,37 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/auth/otp", create(a.Email))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 200, nSent},
+		}, 200, codeByActionSent},
 		{"create: email padded and upper-case", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			r := c.post(t, "/auth/otp", create("  "+strings.ToUpper(a.Email)+" "))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 200, nSent},
+		}, 200, codeByActionSent},
 		{"create: unknown account, not revealed", func(t *testing.T, c *client) reply {
 			email := unknownEmail()
 			r := c.post(t, "/auth/otp", create(email))
 			wantMails(t, env, email, 0)
 			return r
-		}, 200, nSent},
+		}, 200, codeByActionSent},
 		{"create: unverified account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Unverified)
 			r := c.post(t, "/auth/otp", create(a.Email))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 200, nSent},
+		}, 200, codeByActionSent},
 		{"create: disabled account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Disabled)
 			r := c.post(t, "/auth/otp", create(a.Email))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 200, nSent},
+		}, 200, codeByActionSent},
 		{"create: email missing", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/otp", js("action", "create"))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"create: email malformed", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/otp", create("not-an-email"))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"create: over the send limit (MIN_SEND_INTERVAL)", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendN(t, a.Email)
@@ -544,7 +544,7 @@ func TestContractFamilyN(t *testing.T) {
 			}
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 429, nTooManyOTP},
+		}, 429, codeByActionTooManyOTP},
 
 		{"validate: done", func(t *testing.T, c *client) reply {
 			a := c.account(t)
@@ -552,51 +552,51 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/auth/otp", validate(a.Email, code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"validate: email padded and upper-case", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			r := c.post(t, "/auth/otp", validate(" "+strings.ToUpper(a.Email), code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"validate: wrong code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			r := c.post(t, "/auth/otp", validate(a.Email, wrongCode(code), newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"validate: no code issued", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			return c.post(t, "/auth/otp", validate(a.Email, "123456", newPassword))
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"validate: unknown account, not revealed", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/otp", validate(unknownEmail(), "123456", newPassword))
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"validate: code already used", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
-			must(t, c.post(t, "/auth/otp", validate(a.Email, code, newPassword)), 200, nReset)
+			must(t, c.post(t, "/auth/otp", validate(a.Email, code, newPassword)), 200, codeByActionReset)
 			return c.post(t, "/auth/otp", validate(a.Email, code, "another fine passphrase"))
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"validate: otp missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "new_password", newPassword))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"validate: new_password missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"validate: otp a number", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendN(t, a.Email)
 			return c.post(t, "/auth/otp", validate(a.Email, 123456, newPassword))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"validate: email missing", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/otp", js("action", "validate", "otp", "123456", "new_password", newPassword))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		rejected("too short", reasonShort, func(apptest.Account) string { return "short" }),
 		rejected("too long", reasonLong, func(apptest.Account) string { return strings.Repeat("x", 129) }),
 		rejected("common", reasonCommon, func(apptest.Account) string { return "password123" }),
@@ -611,20 +611,20 @@ func TestContractFamilyN(t *testing.T) {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			for range 4 {
-				must(t, c.post(t, "/auth/otp", validate(a.Email, wrongCode(code), newPassword)), 400, nInvalidOTP)
+				must(t, c.post(t, "/auth/otp", validate(a.Email, wrongCode(code), newPassword)), 400, codeByActionInvalidOTP)
 			}
 			return c.post(t, "/auth/otp", validate(a.Email, code, newPassword))
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"validate: code dead after MAX_ATTEMPTS wrong guesses", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			for range 5 {
-				must(t, c.post(t, "/auth/otp", validate(a.Email, wrongCode(code), newPassword)), 400, nInvalidOTP)
+				must(t, c.post(t, "/auth/otp", validate(a.Email, wrongCode(code), newPassword)), 400, codeByActionInvalidOTP)
 			}
 			r := c.post(t, "/auth/otp", validate(a.Email, code, newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 429, nTooManyAttempts},
+		}, 429, codeByActionTooManyAttempts},
 
 		{"email path: done", func(t *testing.T, c *client) reply {
 			a := c.account(t)
@@ -632,14 +632,14 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, emailPath(a.Email), codeAndPassword(code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"email path: @ not encoded", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			r := c.post(t, "/"+a.Email+"/reset-password", codeAndPassword(code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"email path: every character percent-encoded, upper-case", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
@@ -650,62 +650,62 @@ func TestContractFamilyN(t *testing.T) {
 			r := c.post(t, "/"+b.String()+"/reset-password", codeAndPassword(code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"email path: double-encoded @", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			r := c.post(t, "/"+strings.ReplaceAll(a.Email, "@", "%2540")+"/reset-password", codeAndPassword(code, newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"email path: malformed email", func(t *testing.T, c *client) reply {
 			return c.post(t, "/not-an-email/reset-password", codeAndPassword("123456", newPassword))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"email path: wrong code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			r := c.post(t, emailPath(a.Email), codeAndPassword(wrongCode(code), newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"email path: no code issued", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			return c.post(t, emailPath(a.Email), codeAndPassword("123456", newPassword))
-		}, 404, nNoOTP},
+		}, 404, codeByActionNoOTP},
 		{"email path: code already used", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
-			must(t, c.post(t, emailPath(a.Email), codeAndPassword(code, newPassword)), 200, nReset)
+			must(t, c.post(t, emailPath(a.Email), codeAndPassword(code, newPassword)), 200, codeByActionReset)
 			return c.post(t, emailPath(a.Email), codeAndPassword(code, "another fine passphrase"))
-		}, 404, nNoOTP},
+		}, 404, codeByActionNoOTP},
 		{"email path: unknown account", func(t *testing.T, c *client) reply {
 			return c.post(t, emailPath(unknownEmail()), codeAndPassword("123456", newPassword))
-		}, 404, nNoOTP},
+		}, 404, codeByActionNoOTP},
 		{"email path: otp missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendN(t, a.Email)
 			return c.post(t, emailPath(a.Email), js("new_password", newPassword))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"email path: new_password missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			return c.post(t, emailPath(a.Email), js("otp", code))
-		}, 400, nInvalidBody},
+		}, 400, codeByActionInvalidBody},
 		{"email path: password rejected", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			return c.post(t, emailPath(a.Email), codeAndPassword(code, "password123"))
-		}, 400, nBody(false, reasonCommon)},
+		}, 400, codeByActionBody(false, reasonCommon)},
 		{"email path: code dead after MAX_ATTEMPTS wrong guesses", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			for range 5 {
-				must(t, c.post(t, emailPath(a.Email), codeAndPassword(wrongCode(code), newPassword)), 400, nInvalidOTP)
+				must(t, c.post(t, emailPath(a.Email), codeAndPassword(wrongCode(code), newPassword)), 400, codeByActionInvalidOTP)
 			}
 			r := c.post(t, emailPath(a.Email), codeAndPassword(code, newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 429, nTooManyAttempts},
+		}, 429, codeByActionTooManyAttempts},
 	})
 }
 
@@ -738,49 +738,49 @@ func TestContractFamilyL(t *testing.T) {
 			r := c.post(t, "/auth/request-reset-password", request(a.Email))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 200, lSent},
+		}, 200, linkSent},
 		{"request: unknown account, not revealed", func(t *testing.T, c *client) reply {
 			email := unknownEmail()
 			r := c.post(t, "/auth/request-reset-password", request(email))
 			wantMails(t, env, email, 0)
 			return r
-		}, 200, lSent},
+		}, 200, linkSent},
 		{"request: unverified account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Unverified)
 			r := c.post(t, "/auth/request-reset-password", request(a.Email))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 200, lSent},
+		}, 200, linkSent},
 		{"request: disabled account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Disabled)
 			r := c.post(t, "/auth/request-reset-password", request(a.Email))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 200, lSent},
+		}, 200, linkSent},
 		{"request: email missing", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/request-reset-password", "{}")
-		}, 400, lInvalidBody},
+		}, 400, linkInvalidBody},
 		{"request: email malformed", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/request-reset-password", request("not-an-email"))
-		}, 400, lInvalidBody},
+		}, 400, linkInvalidBody},
 		{"request: over the send limit (MIN_SEND_INTERVAL)", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendL(t, a.Email)
 			r := c.post(t, "/auth/request-reset-password", request(a.Email))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 429, lTooMany},
+		}, 429, linkTooMany},
 		{"reset, token in body: token missing", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/reset-password", js("new_password", newPassword))
-		}, 400, lInvalidBody},
+		}, 400, linkInvalidBody},
 		{"reset, token in body: token a number", func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/reset-password", inBody(12345678, newPassword))
-		}, 400, lInvalidBody},
+		}, 400, linkInvalidBody},
 		{"reset, token in body: token an array", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			token := c.sendL(t, a.Email)
 			return c.post(t, "/auth/reset-password", inBody([]string{token}, newPassword))
-		}, 400, lInvalidBody},
+		}, 400, linkInvalidBody},
 	}
 	for _, rt := range routes {
 		rows = append(rows,
@@ -790,19 +790,19 @@ func TestContractFamilyL(t *testing.T) {
 				r := rt.reset(t, c, token, newPassword)
 				wantPassword(t, env, a, newPassword)
 				return r
-			}, 200, lDone},
+			}, 200, linkDone},
 			row{"reset, " + rt.name + ": token unknown", func(t *testing.T, c *client) reply {
 				return rt.reset(t, c, randHex(32), newPassword)
-			}, 400, lInvalidToken},
+			}, 400, linkInvalidToken},
 			row{"reset, " + rt.name + ": token malformed", func(t *testing.T, c *client) reply {
 				return rt.reset(t, c, "not-a-token", newPassword)
-			}, 400, lInvalidToken},
+			}, 400, linkInvalidToken},
 			row{"reset, " + rt.name + ": token already used", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
-				must(t, rt.reset(t, c, token, newPassword), 200, lDone)
+				must(t, rt.reset(t, c, token, newPassword), 200, linkDone)
 				return rt.reset(t, c, token, "another fine passphrase")
-			}, 400, lInvalidToken},
+			}, 400, linkInvalidToken},
 			row{"reset, " + rt.name + ": new_password missing", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
@@ -810,37 +810,37 @@ func TestContractFamilyL(t *testing.T) {
 					return c.post(t, "/auth/reset-password", js("token", token))
 				}
 				return c.post(t, inPath(token), "{}")
-			}, 400, lInvalidBody},
+			}, 400, linkInvalidBody},
 			row{"reset, " + rt.name + ": password too short", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
 				r := rt.reset(t, c, token, "short")
 				wantPassword(t, env, a, a.Password)
 				return r
-			}, 400, lErr(reasonShort)},
+			}, 400, linkErr(reasonShort)},
 			row{"reset, " + rt.name + ": password common", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
 				return rt.reset(t, c, token, "password123")
-			}, 400, lErr(reasonCommon)},
+			}, 400, linkErr(reasonCommon)},
 			row{"reset, " + rt.name + ": password is the email", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
 				return rt.reset(t, c, token, a.Email)
-			}, 400, lErr(reasonIdentity)},
+			}, 400, linkErr(reasonIdentity)},
 			row{"reset, " + rt.name + ": password is the current one", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
 				return rt.reset(t, c, token, a.Password)
-			}, 400, lErr(reasonCurrent)},
+			}, 400, linkErr(reasonCurrent)},
 			row{"reset, " + rt.name + ": a rejected password leaves the link usable", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
-				must(t, rt.reset(t, c, token, a.Email), 400, lErr(reasonIdentity))
+				must(t, rt.reset(t, c, token, a.Email), 400, linkErr(reasonIdentity))
 				r := rt.reset(t, c, token, newPassword)
 				wantPassword(t, env, a, newPassword)
 				return r
-			}, 200, lDone},
+			}, 200, linkDone},
 		)
 	}
 	runRows(t, env, true, rows)
@@ -858,35 +858,35 @@ func TestContractFamily0(t *testing.T) {
 			r := c.post(t, "/generate-otp", js("email", a.Email))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 200, zSent},
+		}, 200, minimalSent},
 		{"generate: unknown account, not revealed", func(t *testing.T, c *client) reply {
 			email := unknownEmail()
 			r := c.post(t, "/generate-otp", js("email", email))
 			wantMails(t, env, email, 0)
 			return r
-		}, 200, zSent},
+		}, 200, minimalSent},
 		{"generate: unverified account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Unverified)
 			r := c.post(t, "/generate-otp", js("email", a.Email))
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 200, zSent},
+		}, 200, minimalSent},
 		{"generate: email missing", func(t *testing.T, c *client) reply {
 			return c.post(t, "/generate-otp", "{}")
-		}, 400, zEmailRequired},
+		}, 400, minimalEmailRequired},
 		{"generate: email empty", func(t *testing.T, c *client) reply {
 			return c.post(t, "/generate-otp", js("email", ""))
-		}, 400, zEmailRequired},
+		}, 400, minimalEmailRequired},
 		{"generate: email malformed", func(t *testing.T, c *client) reply {
 			return c.post(t, "/generate-otp", js("email", "not-an-email"))
-		}, 400, zEmailRequired},
+		}, 400, minimalEmailRequired},
 		{"generate: over the send limit (MIN_SEND_INTERVAL)", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.send0(t, a.Email)
 			r := c.post(t, "/generate-otp", js("email", a.Email))
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 429, zTooMany},
+		}, 429, minimalTooMany},
 
 		{"reset: done", func(t *testing.T, c *client) reply {
 			a := c.account(t)
@@ -894,77 +894,77 @@ func TestContractFamily0(t *testing.T) {
 			r := c.post(t, "/reset-password", reset(a.Email, code, newPassword))
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 200, zDone},
+		}, 200, minimalDone},
 		{"reset: email missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", js("otp", code, "newPassword", newPassword))
-		}, 400, zRequired},
+		}, 400, minimalRequired},
 		{"reset: otp missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.send0(t, a.Email)
 			return c.post(t, "/reset-password", js("email", a.Email, "newPassword", newPassword))
-		}, 400, zRequired},
+		}, 400, minimalRequired},
 		{"reset: newPassword missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", js("email", a.Email, "otp", code))
-		}, 400, zRequired},
+		}, 400, minimalRequired},
 		{"reset: otp empty", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.send0(t, a.Email)
 			return c.post(t, "/reset-password", reset(a.Email, "", newPassword))
-		}, 400, zRequired},
+		}, 400, minimalRequired},
 		{"reset: newPassword empty", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", reset(a.Email, code, ""))
-		}, 400, zRequired},
+		}, 400, minimalRequired},
 		{"reset: wrong code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			r := c.post(t, "/reset-password", reset(a.Email, wrongCode(code), newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"reset: no code issued", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			return c.post(t, "/reset-password", reset(a.Email, "123456", newPassword))
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"reset: unknown account", func(t *testing.T, c *client) reply {
 			return c.post(t, "/reset-password", reset(unknownEmail(), "123456", newPassword))
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"reset: code already used", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
-			must(t, c.post(t, "/reset-password", reset(a.Email, code, newPassword)), 200, zDone)
+			must(t, c.post(t, "/reset-password", reset(a.Email, code, newPassword)), 200, minimalDone)
 			return c.post(t, "/reset-password", reset(a.Email, code, "another fine passphrase"))
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"reset: password too short", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", reset(a.Email, code, "short"))
-		}, 400, zBody(reasonShort)},
+		}, 400, minimalBody(reasonShort)},
 		{"reset: password common", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", reset(a.Email, code, "password123"))
-		}, 400, zBody(reasonCommon)},
+		}, 400, minimalBody(reasonCommon)},
 		{"reset: password is the email", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			return c.post(t, "/reset-password", reset(a.Email, code, a.Email))
-		}, 400, zBody(reasonIdentity)},
+		}, 400, minimalBody(reasonIdentity)},
 		{"reset: code dead after MAX_ATTEMPTS wrong guesses", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			for range 5 {
-				must(t, c.post(t, "/reset-password", reset(a.Email, wrongCode(code), newPassword)), 401, zInvalidOTP)
+				must(t, c.post(t, "/reset-password", reset(a.Email, wrongCode(code), newPassword)), 401, minimalInvalidOTP)
 			}
 			r := c.post(t, "/reset-password", reset(a.Email, code, newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 429, zTooMany},
+		}, 429, minimalTooMany},
 	})
 }
 
@@ -982,72 +982,72 @@ func TestContractFamilyE(t *testing.T) {
 			r := c.forgot(t, js("userEmail", a.Email), "")
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: sent, by user name", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			r := c.forgot(t, js("userName", a.Username), "")
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: both names, userEmail wins", func(t *testing.T, c *client) reply {
 			a, b := c.account(t), c.account(t)
 			r := c.forgot(t, js("userEmail", a.Email, "userName", b.Username), "")
 			wantMails(t, env, a.Email, 1)
 			wantMails(t, env, b.Email, 0)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: neither name", func(t *testing.T, c *client) reply {
 			return c.forgot(t, "{}", "")
-		}, 400, eNoName},
+		}, 400, userNameOrEmailNoName},
 		{"POST: both names empty", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userEmail", "", "userName", ""), "")
-		}, 400, eNoName},
+		}, 400, userNameOrEmailNoName},
 		{"POST: both names null", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userEmail", nil, "userName", nil), "")
-		}, 400, eNoName},
+		}, 400, userNameOrEmailNoName},
 		{"POST: malformed user name (a space)", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userName", "bad name"), "")
-		}, 400, eInvalidName},
+		}, 400, userNameOrEmailInvalidName},
 		{"POST: malformed user name (an @)", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userName", "bad@name"), "")
-		}, 400, eInvalidName},
+		}, 400, userNameOrEmailInvalidName},
 		{"POST: malformed email", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userEmail", "not-an-email"), "")
-		}, 400, eInvalidEmail},
+		}, 400, userNameOrEmailInvalidEmail},
 		{"POST: unknown email, not revealed", func(t *testing.T, c *client) reply {
 			email := unknownEmail()
 			r := c.forgot(t, js("userEmail", email), "")
 			wantMails(t, env, email, 0)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: unknown user name, not revealed", func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userName", "nobody"+randHex(6)), "")
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: unverified account by email, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Unverified)
 			r := c.forgot(t, js("userEmail", a.Email), "")
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: unverified account by user name, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Unverified)
 			r := c.forgot(t, js("userName", a.Username), "")
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: disabled account, not revealed", func(t *testing.T, c *client) reply {
 			a := c.account(t, apptest.Disabled)
 			r := c.forgot(t, js("userEmail", a.Email), "")
 			wantMails(t, env, a.Email, 0)
 			return r
-		}, 201, eSent},
+		}, 201, userNameOrEmailSent},
 		{"POST: over the send limit (MIN_SEND_INTERVAL)", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendE(t, a)
 			r := c.forgot(t, js("userEmail", a.Email), "")
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 429, eLimit},
+		}, 429, userNameOrEmailLimit},
 
 		{"PUT: done, by email", func(t *testing.T, c *client) reply {
 			a := c.account(t)
@@ -1055,102 +1055,102 @@ func TestContractFamilyE(t *testing.T) {
 			r := c.put(t, putEmail(a, code, newPassword), "")
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 201, eDone},
+		}, 201, userNameOrEmailDone},
 		{"PUT: done, by user name", func(t *testing.T, c *client) reply {
 			a := c.account(t)
-			must(t, c.forgot(t, js("userName", a.Username), ""), 201, eSent)
+			must(t, c.forgot(t, js("userName", a.Username), ""), 201, userNameOrEmailSent)
 			code := c.code(t, a.Email)
 			r := c.put(t, js("userName", a.Username, "otp", code, "newPassword", newPassword), "")
 			wantPassword(t, env, a, newPassword)
 			return r
-		}, 201, eDone},
+		}, 201, userNameOrEmailDone},
 		{"PUT: neither name", func(t *testing.T, c *client) reply {
 			return c.put(t, js("otp", "123456", "newPassword", newPassword), "")
-		}, 400, eNoName},
+		}, 400, userNameOrEmailNoName},
 		{"PUT: otp missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendE(t, a)
 			return c.put(t, js("userEmail", a.Email, "newPassword", newPassword), "")
-		}, 400, eNoOTP},
+		}, 400, userNameOrEmailNoOTP},
 		{"PUT: otp empty", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			c.sendE(t, a)
 			return c.put(t, putEmail(a, "", newPassword), "")
-		}, 400, eNoOTP},
+		}, 400, userNameOrEmailNoOTP},
 		{"PUT: newPassword missing", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			return c.put(t, js("userEmail", a.Email, "otp", code), "")
-		}, 400, eNoNewPassword},
+		}, 400, userNameOrEmailNoNewPassword},
 		{"PUT: malformed user name", func(t *testing.T, c *client) reply {
 			return c.put(t, js("userName", "bad name", "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eInvalidName},
+		}, 400, userNameOrEmailInvalidName},
 		{"PUT: malformed email", func(t *testing.T, c *client) reply {
 			return c.put(t, js("userEmail", "not-an-email", "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eInvalidEmail},
+		}, 400, userNameOrEmailInvalidEmail},
 		{"PUT: wrong code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			r := c.put(t, putEmail(a, wrongCode(code), newPassword), "")
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 		{"PUT: no code issued", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			return c.put(t, putEmail(a, "123456", newPassword), "")
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 		{"PUT: unknown user name, not revealed", func(t *testing.T, c *client) reply {
 			return c.put(t, js("userName", "nobody"+randHex(6), "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 		{"PUT: code already used", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
-			must(t, c.put(t, putEmail(a, code, newPassword), ""), 201, eDone)
+			must(t, c.put(t, putEmail(a, code, newPassword), ""), 201, userNameOrEmailDone)
 			return c.put(t, putEmail(a, code, "another fine passphrase"), "")
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 		{"PUT: password too short", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			return c.put(t, putEmail(a, code, "short"), "")
-		}, 400, eBody(400, reasonShort)},
+		}, 400, userNameOrEmailBody(400, reasonShort)},
 		{"PUT: password is the user name", func(t *testing.T, c *client) reply {
 			a := c.account(t)
-			must(t, c.forgot(t, js("userName", a.Username), ""), 201, eSent)
+			must(t, c.forgot(t, js("userName", a.Username), ""), 201, userNameOrEmailSent)
 			code := c.code(t, a.Email)
 			return c.put(t, js("userName", a.Username, "otp", code, "newPassword", a.Username), "")
-		}, 400, eBody(400, reasonIdentity)},
+		}, 400, userNameOrEmailBody(400, reasonIdentity)},
 		{"PUT: from another device", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			r := c.put(t, putEmail(a, code, newPassword), otherDevice)
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 401, eDevice},
+		}, 401, userNameOrEmailDevice},
 		{"PUT: asked from another device, answered from it", func(t *testing.T, c *client) reply {
 			a := c.account(t)
-			must(t, c.forgot(t, js("userEmail", a.Email), otherDevice), 201, eSent)
+			must(t, c.forgot(t, js("userEmail", a.Email), otherDevice), 201, userNameOrEmailSent)
 			code := c.code(t, a.Email)
 			return c.put(t, putEmail(a, code, newPassword), otherDevice)
-		}, 201, eDone},
+		}, 201, userNameOrEmailDone},
 		{"PUT: a device mismatch counts as a wrong guess", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
-			must(t, c.put(t, putEmail(a, code, newPassword), otherDevice), 401, eDevice)
+			must(t, c.put(t, putEmail(a, code, newPassword), otherDevice), 401, userNameOrEmailDevice)
 			for range 4 {
-				must(t, c.put(t, putEmail(a, wrongCode(code), newPassword), ""), 400, eInvalidOTP)
+				must(t, c.put(t, putEmail(a, wrongCode(code), newPassword), ""), 400, userNameOrEmailInvalidOTP)
 			}
 			r := c.put(t, putEmail(a, code, newPassword), "")
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 429, eLimit},
+		}, 429, userNameOrEmailLimit},
 		{"PUT: code dead after MAX_ATTEMPTS wrong guesses", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			for range 5 {
-				must(t, c.put(t, putEmail(a, wrongCode(code), newPassword), ""), 400, eInvalidOTP)
+				must(t, c.put(t, putEmail(a, wrongCode(code), newPassword), ""), 400, userNameOrEmailInvalidOTP)
 			}
 			return c.put(t, putEmail(a, code, newPassword), "")
-		}, 429, eLimit},
+		}, 429, userNameOrEmailLimit},
 	})
 }
 
@@ -1168,23 +1168,23 @@ func TestContractExpiry(t *testing.T) {
 			code := c.sendN(t, a.Email)
 			env.Clock.Advance(pastOTP)
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"N validate: code just before it expires", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			env.Clock.Advance(10*time.Minute - time.Second)
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"N validate: code superseded by a newer one", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			first := c.sendN(t, a.Email)
 			env.Clock.Advance(61 * time.Second)
 			second := c.sendN(t, a.Email)
 			if first != second {
-				must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", first, "new_password", newPassword)), 400, nInvalidOTP)
+				must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", first, "new_password", newPassword)), 400, codeByActionInvalidOTP)
 			}
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", second, "new_password", newPassword))
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"N create: over the hourly send limit", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			for range 3 {
@@ -1194,59 +1194,59 @@ func TestContractExpiry(t *testing.T) {
 			r := c.post(t, "/auth/otp", js("action", "create", "email", a.Email))
 			wantMails(t, env, a.Email, 3)
 			return r
-		}, 429, nTooManyOTP},
+		}, 429, codeByActionTooManyOTP},
 		{"N email path: code expired", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			env.Clock.Advance(pastOTP)
 			return c.post(t, "/"+encodedAt(a.Email)+"/reset-password", js("otp", code, "new_password", newPassword))
-		}, 404, nInvalidOTP},
+		}, 404, codeByActionInvalidOTP},
 		{"L token in body: link expired", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			token := c.sendL(t, a.Email)
 			env.Clock.Advance(pastLink)
 			return c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword))
-		}, 400, lInvalidToken},
+		}, 400, linkInvalidToken},
 		{"L token in path: link expired", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			token := c.sendL(t, a.Email)
 			env.Clock.Advance(pastLink)
 			return c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword))
-		}, 400, lInvalidToken},
+		}, 400, linkInvalidToken},
 		{"L: link just before it expires", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			token := c.sendL(t, a.Email)
 			env.Clock.Advance(60*time.Minute - time.Second)
 			return c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword))
-		}, 200, lDone},
+		}, 200, linkDone},
 		{"L token in body: link superseded", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			first := c.sendL(t, a.Email)
 			env.Clock.Advance(61 * time.Second)
 			second := c.sendL(t, a.Email)
-			must(t, c.post(t, "/auth/reset-password", js("token", first, "new_password", newPassword)), 400, lInvalidToken)
+			must(t, c.post(t, "/auth/reset-password", js("token", first, "new_password", newPassword)), 400, linkInvalidToken)
 			return c.post(t, "/auth/reset-password", js("token", second, "new_password", newPassword))
-		}, 200, lDone},
+		}, 200, linkDone},
 		{"L token in path: link superseded", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			first := c.sendL(t, a.Email)
 			env.Clock.Advance(61 * time.Second)
 			second := c.sendL(t, a.Email)
-			must(t, c.post(t, "/auth/reset-password/"+first, js("new_password", newPassword)), 400, lInvalidToken)
+			must(t, c.post(t, "/auth/reset-password/"+first, js("new_password", newPassword)), 400, linkInvalidToken)
 			return c.post(t, "/auth/reset-password/"+second, js("new_password", newPassword))
-		}, 200, lDone},
+		}, 200, linkDone},
 		{"0 reset: code expired", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
 			env.Clock.Advance(pastOTP)
 			return c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword))
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"E PUT: code expired", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
 			env.Clock.Advance(pastOTP)
 			return c.put(t, js("userEmail", a.Email, "otp", code, "newPassword", newPassword), "")
-		}, 400, eExpired},
+		}, 400, userNameOrEmailExpired},
 	})
 }
 
@@ -1295,39 +1295,39 @@ func TestContractRevealed(t *testing.T) {
 			r := createN(t, c, a)
 			wantMails(t, env, a.Email, 1)
 			return r
-		}, 200, nSent},
-		noMail("N create: unknown account", unknown, createN, 404, nNotFound),
-		noMail("N create: unverified account", unverified, createN, 404, nNotFound),
-		noMail("N create: disabled account", disabled, createN, 404, nNotFound),
+		}, 200, codeByActionSent},
+		noMail("N create: unknown account", unknown, createN, 404, codeByActionNotFound),
+		noMail("N create: unverified account", unverified, createN, 404, codeByActionNotFound),
+		noMail("N create: disabled account", disabled, createN, 404, codeByActionNotFound),
 		noMail("N validate: unknown account", unknown, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", "123456", "new_password", newPassword))
-		}, 404, nNotFound),
+		}, 404, codeByActionNotFound),
 		noMail("N email path: unknown account", unknown, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/"+encodedAt(a.Email)+"/reset-password", js("otp", "123456", "new_password", newPassword))
-		}, 404, nNoOTP),
-		noMail("L request: unknown account", unknown, requestL, 404, lNoUser),
-		noMail("L request: unverified account", unverified, requestL, 404, lNoUser),
-		noMail("L request: disabled account", disabled, requestL, 404, lNoUser),
-		noMail("0 generate: unknown account", unknown, generate0, 404, zNotFound),
-		noMail("0 generate: unverified account", unverified, generate0, 404, zNotFound),
+		}, 404, codeByActionNoOTP),
+		noMail("L request: unknown account", unknown, requestL, 404, linkNoUser),
+		noMail("L request: unverified account", unverified, requestL, 404, linkNoUser),
+		noMail("L request: disabled account", disabled, requestL, 404, linkNoUser),
+		noMail("0 generate: unknown account", unknown, generate0, 404, minimalNotFound),
+		noMail("0 generate: unverified account", unverified, generate0, 404, minimalNotFound),
 		noMail("0 reset: unknown account", unknown, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/reset-password", js("email", a.Email, "otp", "123456", "newPassword", newPassword))
-		}, 401, zInvalidOTP),
-		noMail("E POST: unknown email", unknown, forgotByEmail, 400, eInvalidEmail),
-		noMail("E POST: unknown user name", unknown, forgotByName, 400, eInvalidName),
-		noMail("E POST: unverified account by email", unverified, forgotByEmail, 400, eNotVerified),
-		noMail("E POST: unverified account by user name", unverified, forgotByName, 400, eNotVerified),
-		noMail("E POST: disabled account by email", disabled, forgotByEmail, 400, eNotVerified),
-		noMail("E POST: disabled account by user name", disabled, forgotByName, 400, eNotVerified),
+		}, 401, minimalInvalidOTP),
+		noMail("E POST: unknown email", unknown, forgotByEmail, 400, userNameOrEmailInvalidEmail),
+		noMail("E POST: unknown user name", unknown, forgotByName, 400, userNameOrEmailInvalidName),
+		noMail("E POST: unverified account by email", unverified, forgotByEmail, 400, userNameOrEmailNotVerified),
+		noMail("E POST: unverified account by user name", unverified, forgotByName, 400, userNameOrEmailNotVerified),
+		noMail("E POST: disabled account by email", disabled, forgotByEmail, 400, userNameOrEmailNotVerified),
+		noMail("E POST: disabled account by user name", disabled, forgotByName, 400, userNameOrEmailNotVerified),
 		noMail("E PUT: unknown email", unknown, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.put(t, js("userEmail", a.Email, "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eInvalidEmail),
+		}, 400, userNameOrEmailInvalidEmail),
 		noMail("E PUT: unknown user name", unknown, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.put(t, js("userName", a.Username, "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eInvalidName),
+		}, 400, userNameOrEmailInvalidName),
 		noMail("E PUT: unverified account", unverified, func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.put(t, js("userName", a.Username, "otp", "123456", "newPassword", newPassword), "")
-		}, 400, eNotVerified),
+		}, 400, userNameOrEmailNotVerified),
 	})
 }
 
@@ -1355,59 +1355,59 @@ func TestContractIPLimit(t *testing.T) {
 	runRows(t, env, true, []row{
 		limited("N create", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/otp", js("action", "create", "email", unknownEmail()), fwd)
-		}, 200, nSent, 429, nTooManyOTP),
+		}, 200, codeByActionSent, 429, codeByActionTooManyOTP),
 		limited("N validate", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/otp", js("action", "validate", "email", unknownEmail(), "otp", "123456", "new_password", newPassword), fwd)
-		}, 400, nInvalidOTP, 429, nTooManyAttempts),
+		}, 400, codeByActionInvalidOTP, 429, codeByActionTooManyAttempts),
 		limited("N email path", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/"+encodedAt(unknownEmail())+"/reset-password", js("otp", "123456", "new_password", newPassword), fwd)
-		}, 404, nNoOTP, 429, nTooManyAttempts),
+		}, 404, codeByActionNoOTP, 429, codeByActionTooManyAttempts),
 		limited("L request", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/request-reset-password", js("email", unknownEmail()), fwd)
-		}, 200, lSent, 429, lTooMany),
+		}, 200, linkSent, 429, linkTooMany),
 		limited("L reset, token in body", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/reset-password", js("token", randHex(32), "new_password", newPassword), fwd)
-		}, 400, lInvalidToken, 429, lTooMany),
+		}, 400, linkInvalidToken, 429, linkTooMany),
 		limited("L reset, token in path", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/reset-password/"+randHex(32), js("new_password", newPassword), fwd)
-		}, 400, lInvalidToken, 429, lTooMany),
+		}, 400, linkInvalidToken, 429, linkTooMany),
 		limited("0 generate", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/generate-otp", js("email", unknownEmail()), fwd)
-		}, 200, zSent, 429, zTooMany),
+		}, 200, minimalSent, 429, minimalTooMany),
 		limited("0 reset", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/reset-password", js("email", unknownEmail(), "otp", "123456", "newPassword", newPassword), fwd)
-		}, 401, zInvalidOTP, 429, zTooMany),
+		}, 401, minimalInvalidOTP, 429, minimalTooMany),
 		limited("E POST", func(t *testing.T, c *client, fwd string) reply {
 			return post(c, t, "/auth/forgot-password", js("userEmail", unknownEmail()), fwd)
-		}, 201, eSent, 429, eLimit),
+		}, 201, userNameOrEmailSent, 429, userNameOrEmailLimit),
 		limited("E PUT", func(t *testing.T, c *client, fwd string) reply {
 			return c.do(t, apptest.Request{Method: "PUT", Path: "/auth/forgot-password",
 				Body: js("userEmail", unknownEmail(), "otp", "123456", "newPassword", newPassword), Headers: hdr(fwd)})
-		}, 400, eInvalidOTP, 429, eLimit),
+		}, 400, userNameOrEmailInvalidOTP, 429, userNameOrEmailLimit),
 		{"the limit holds even for the right code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			for range 2 {
-				must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", wrongCode(code), "new_password", newPassword)), 400, nInvalidOTP)
+				must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", wrongCode(code), "new_password", newPassword)), 400, codeByActionInvalidOTP)
 			}
 			r := c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 429, nTooManyAttempts},
+		}, 429, codeByActionTooManyAttempts},
 		{"another IP is not limited", func(t *testing.T, c *client) reply {
 			for range 2 {
-				must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 200, zSent)
+				must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 200, minimalSent)
 			}
-			must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 429, zTooMany)
+			must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 429, minimalTooMany)
 			return c.do(t, apptest.Request{Path: "/generate-otp", Body: js("email", unknownEmail()), IP: nextIP()})
-		}, 200, zSent},
+		}, 200, minimalSent},
 		{"sends and verifications are counted apart", func(t *testing.T, c *client) reply {
 			for range 2 {
-				must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 200, zSent)
+				must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 200, minimalSent)
 			}
-			must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 429, zTooMany)
+			must(t, c.post(t, "/generate-otp", js("email", unknownEmail())), 429, minimalTooMany)
 			return c.post(t, "/reset-password", js("email", unknownEmail(), "otp", "123456", "newPassword", newPassword))
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 	})
 }
 
@@ -1484,34 +1484,34 @@ func TestContractFailures(t *testing.T) {
 	var rows []row
 	rows = append(rows, sendRows("N create", func(t *testing.T, c *client, a apptest.Account) reply {
 		return c.post(t, "/auth/otp", js("action", "create", "email", a.Email))
-	}, nCreateFailed, 200, nSent)...)
+	}, codeByActionCreateFailed, 200, codeByActionSent)...)
 	rows = append(rows, resetRows("N validate", issueN, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 		return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
-	}, nValidateFailed)...)
+	}, codeByActionValidateFailed)...)
 	rows = append(rows, resetRows("N email path", issueN, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 		return c.post(t, "/"+encodedAt(a.Email)+"/reset-password", js("otp", code, "new_password", newPassword))
-	}, nEmailFailed)...)
+	}, codeByActionEmailFailed)...)
 	rows = append(rows, sendRows("L request", func(t *testing.T, c *client, a apptest.Account) reply {
 		return c.post(t, "/auth/request-reset-password", js("email", a.Email))
-	}, lFailed, 200, lSent)...)
+	}, linkFailed, 200, linkSent)...)
 	rows = append(rows, resetRows("L reset, token in body", issueL, func(t *testing.T, c *client, _ apptest.Account, token string) reply {
 		return c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword))
-	}, lFailed)...)
+	}, linkFailed)...)
 	rows = append(rows, resetRows("L reset, token in path", issueL, func(t *testing.T, c *client, _ apptest.Account, token string) reply {
 		return c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword))
-	}, lFailed)...)
+	}, linkFailed)...)
 	rows = append(rows, sendRows("0 generate", func(t *testing.T, c *client, a apptest.Account) reply {
 		return c.post(t, "/generate-otp", js("email", a.Email))
-	}, zFailed, 200, zSent)...)
+	}, minimalFailed, 200, minimalSent)...)
 	rows = append(rows, resetRows("0 reset", issue0, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 		return c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword))
-	}, zFailed)...)
+	}, minimalFailed)...)
 	rows = append(rows, sendRows("E POST", func(t *testing.T, c *client, a apptest.Account) reply {
 		return c.forgot(t, js("userEmail", a.Email), "")
-	}, eFailed, 201, eSent)...)
+	}, userNameOrEmailFailed, 201, userNameOrEmailSent)...)
 	rows = append(rows, resetRows("E PUT", issueE, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 		return c.put(t, js("userEmail", a.Email, "otp", code, "newPassword", newPassword), "")
-	}, eFailed)...)
+	}, userNameOrEmailFailed)...)
 	rows = append(rows, row{"N validate: the password-changed notice fails, the reset stands", func(t *testing.T, c *client) reply {
 		a := c.account(t)
 		code := c.sendN(t, a.Email)
@@ -1520,6 +1520,6 @@ func TestContractFailures(t *testing.T) {
 		})
 		wantPassword(t, env, a, newPassword)
 		return r
-	}, 200, nReset})
+	}, 200, codeByActionReset})
 	runRows(t, env, false, rows)
 }

@@ -99,17 +99,17 @@ func TestContractInvalidBody(t *testing.T) {
 	fixed := func(p string) func() string { return func() string { return p } }
 	pw := `"new_password":"` + newPassword + `",`
 	routes := []bodyRoute{
-		{"N create", "POST", fixed("/auth/otp"), "email", `"action":"create",`, email, nInvalidBody, nInvalidBody},
-		{"N validate", "POST", fixed("/auth/otp"), "email", `"action":"validate","otp":"123456",` + pw, email, nInvalidBody, nInvalidBody},
-		{"N email path", "POST", nil, "otp", pw, none, nInvalidBody, ""},
-		{"L request", "POST", fixed("/auth/request-reset-password"), "email", "", email, lInvalidBody, lInvalidBody},
-		{"L reset, token in body", "POST", fixed("/auth/reset-password"), "token", pw, none, lInvalidBody, ""},
-		{"L reset, token in path", "POST", func() string { return "/auth/reset-password/" + randHex(32) }, "new_password", "", none, lInvalidBody, ""},
-		{"0 generate", "POST", fixed("/generate-otp"), "email", "", email, zEmailRequired, zEmailRequired},
-		{"0 reset", "POST", fixed("/reset-password"), "email", `"otp":"123456","newPassword":"` + newPassword + `",`, email, zRequired, zRequired},
-		{"E POST by email", "POST", fixed("/auth/forgot-password"), "userEmail", "", email, eNoName, eInvalidEmail},
-		{"E POST by user name", "POST", fixed("/auth/forgot-password"), "userName", "", name, eNoName, eInvalidName},
-		{"E PUT by email", "PUT", fixed("/auth/forgot-password"), "userEmail", `"otp":"123456","newPassword":"` + newPassword + `",`, email, eNoName, eInvalidEmail},
+		{"N create", "POST", fixed("/auth/otp"), "email", `"action":"create",`, email, codeByActionInvalidBody, codeByActionInvalidBody},
+		{"N validate", "POST", fixed("/auth/otp"), "email", `"action":"validate","otp":"123456",` + pw, email, codeByActionInvalidBody, codeByActionInvalidBody},
+		{"N email path", "POST", nil, "otp", pw, none, codeByActionInvalidBody, ""},
+		{"L request", "POST", fixed("/auth/request-reset-password"), "email", "", email, linkInvalidBody, linkInvalidBody},
+		{"L reset, token in body", "POST", fixed("/auth/reset-password"), "token", pw, none, linkInvalidBody, ""},
+		{"L reset, token in path", "POST", func() string { return "/auth/reset-password/" + randHex(32) }, "new_password", "", none, linkInvalidBody, ""},
+		{"0 generate", "POST", fixed("/generate-otp"), "email", "", email, minimalEmailRequired, minimalEmailRequired},
+		{"0 reset", "POST", fixed("/reset-password"), "email", `"otp":"123456","newPassword":"` + newPassword + `",`, email, minimalRequired, minimalRequired},
+		{"E POST by email", "POST", fixed("/auth/forgot-password"), "userEmail", "", email, userNameOrEmailNoName, userNameOrEmailInvalidEmail},
+		{"E POST by user name", "POST", fixed("/auth/forgot-password"), "userName", "", name, userNameOrEmailNoName, userNameOrEmailInvalidName},
+		{"E PUT by email", "PUT", fixed("/auth/forgot-password"), "userEmail", `"otp":"123456","newPassword":"` + newPassword + `",`, email, userNameOrEmailNoName, userNameOrEmailInvalidEmail},
 	}
 	// The variants of a route run one after another against one victim,
 	// so a mail to the victim is laid at the variant that sent it.
@@ -163,7 +163,7 @@ func TestContractInvalidBody(t *testing.T) {
 			code := c.sendN(t, victim.Email)
 			raw := pr.segment(victim.Email, attacker)
 			r := c.post(t, "/"+url.PathEscape(raw)+"/reset-password", js("otp", code, "new_password", newPassword))
-			expect(t, r, 400, nInvalidBody)
+			expect(t, r, 400, codeByActionInvalidBody)
 			wantPassword(t, env, victim, victim.Password)
 			wantMails(t, env, attacker, 0)
 		})
@@ -179,7 +179,7 @@ func TestContractInvalidBody(t *testing.T) {
 		if len(body) != 16<<10 {
 			t.Fatalf("body is %d bytes, want %d", len(body), 16<<10)
 		}
-		expect(t, c.post(t, "/auth/request-reset-password", body), 200, lSent)
+		expect(t, c.post(t, "/auth/request-reset-password", body), 200, linkSent)
 		wantMails(t, env, a.Email, 1)
 	})
 }
@@ -241,19 +241,19 @@ func TestContractUnknownAccounts(t *testing.T) {
 	sends := []sendRoute{
 		{"N create", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/auth/otp", js("action", "create", "email", a.Email))
-		}, nSent, nTooManyOTP, 200},
+		}, codeByActionSent, codeByActionTooManyOTP, 200},
 		{"0 generate", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/generate-otp", js("email", a.Email))
-		}, zSent, zTooMany, 200},
+		}, minimalSent, minimalTooMany, 200},
 		{"L request", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/auth/request-reset-password", js("email", a.Email))
-		}, lSent, lTooMany, 200},
+		}, linkSent, linkTooMany, 200},
 		{"E POST by email", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.forgot(t, js("userEmail", a.Email), "")
-		}, eSent, eLimit, 201},
+		}, userNameOrEmailSent, userNameOrEmailLimit, 201},
 		{"E POST by user name", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.forgot(t, js("userName", a.Username), "")
-		}, eSent, eLimit, 201},
+		}, userNameOrEmailSent, userNameOrEmailLimit, 201},
 	}
 	for _, sr := range sends {
 		t.Run("send/"+sr.name, func(t *testing.T) {
@@ -298,23 +298,23 @@ func TestContractUnknownAccounts(t *testing.T) {
 	guesses := []guessRoute{
 		{"N validate", sendN, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
-		}, nInvalidOTP, nInvalidOTP, nTooManyAttempts, 400, 400},
+		}, codeByActionInvalidOTP, codeByActionInvalidOTP, codeByActionTooManyAttempts, 400, 400},
 		{"N email path", sendN, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 			return c.post(t, "/"+encodedAt(a.Email)+"/reset-password", js("otp", code, "new_password", newPassword))
-		}, nNoOTP, nInvalidOTP, nTooManyAttempts, 404, 400},
+		}, codeByActionNoOTP, codeByActionInvalidOTP, codeByActionTooManyAttempts, 404, 400},
 		{"0 reset", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/generate-otp", js("email", a.Email))
 		}, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 			return c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword))
-		}, zInvalidOTP, zInvalidOTP, zTooMany, 401, 401},
+		}, minimalInvalidOTP, minimalInvalidOTP, minimalTooMany, 401, 401},
 		{"E PUT by email", sendE, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 			return c.put(t, js("userEmail", a.Email, "otp", code, "newPassword", newPassword), "")
-		}, eInvalidOTP, eInvalidOTP, eLimit, 400, 400},
+		}, userNameOrEmailInvalidOTP, userNameOrEmailInvalidOTP, userNameOrEmailLimit, 400, 400},
 		{"E PUT by user name", func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.forgot(t, js("userName", a.Username), "")
 		}, func(t *testing.T, c *client, a apptest.Account, code string) reply {
 			return c.put(t, js("userName", a.Username, "otp", code, "newPassword", newPassword), "")
-		}, eInvalidOTP, eInvalidOTP, eLimit, 400, 400},
+		}, userNameOrEmailInvalidOTP, userNameOrEmailInvalidOTP, userNameOrEmailLimit, 400, 400},
 	}
 	for _, gr := range guesses {
 		t.Run("guess/"+gr.name, func(t *testing.T) {

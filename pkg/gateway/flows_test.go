@@ -17,32 +17,32 @@ func TestFlowsEndToEnd(t *testing.T) {
 		name  string
 		reset func(t *testing.T, a apptest.Account) apptest.Response
 	}{
-		{"family N, /auth/otp", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"code-by-action API, /auth/otp", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/auth/otp", apptest.JSON(map[string]string{"action": "create", "email": a.Email})), 200)
 			code := env.LastCode(t, a.Email)
 			return env.Post(t, "/auth/otp", apptest.JSON(map[string]string{"action": "validate", "email": a.Email, "otp": code, "new_password": newPassword}))
 		}},
-		{"family N, /{email}/reset-password", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"code-by-action API, /{email}/reset-password", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/auth/otp", apptest.JSON(map[string]string{"action": "create", "email": a.Email})), 200)
 			code := env.LastCode(t, a.Email)
 			return env.Post(t, "/"+a.Email+"/reset-password", apptest.JSON(map[string]string{"otp": code, "new_password": newPassword}))
 		}},
-		{"family L, token in body", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"link API, token in body", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/auth/request-reset-password", apptest.JSON(map[string]string{"email": a.Email})), 200)
 			token := env.LastToken(t, a.Email)
 			return env.Post(t, "/auth/reset-password", apptest.JSON(map[string]string{"token": token, "new_password": newPassword}))
 		}},
-		{"family L, token in path", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"link API, token in path", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/auth/request-reset-password", apptest.JSON(map[string]string{"email": a.Email})), 200)
 			token := env.LastToken(t, a.Email)
 			return env.Post(t, "/auth/reset-password/"+token, apptest.JSON(map[string]string{"new_password": newPassword}))
 		}},
-		{"family 0", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"minimal API", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/generate-otp", apptest.JSON(map[string]string{"email": a.Email})), 200)
 			code := env.LastCode(t, a.Email)
 			return env.Post(t, "/reset-password", apptest.JSON(map[string]string{"email": a.Email, "otp": code, "newPassword": newPassword}))
 		}},
-		{"family E by user name", func(t *testing.T, a apptest.Account) apptest.Response {
+		{"user-name-or-email API by user name", func(t *testing.T, a apptest.Account) apptest.Response {
 			mustStatus(t, env.Post(t, "/auth/forgot-password", apptest.JSON(map[string]string{"userName": a.Username})), 201)
 			code := env.LastCode(t, a.Email)
 			return env.Do(t, apptest.Request{Method: "PUT", Path: "/auth/forgot-password",

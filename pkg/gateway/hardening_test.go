@@ -16,7 +16,7 @@ import (
 
 // A code asked for with POST /auth/forgot-password is bound to the device
 // that asked. Tried from another device on a route of another family, it is
-// answered as that route's wrong code (docs/contract.md, family E's last
+// answered as that route's wrong code (docs/contract.md, user-name-or-email API's last
 // paragraph), whether the code itself is right or wrong: never a 500, never
 // an ERROR in the log, and the password stays.
 func TestDeviceMismatchAnsweredAsWrongCodeOnOtherRoutes(t *testing.T) {
@@ -35,17 +35,17 @@ func TestDeviceMismatchAnsweredAsWrongCodeOnOtherRoutes(t *testing.T) {
 			func(a apptest.Account, code string) string {
 				return js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword)
 			},
-			400, nInvalidOTP},
+			400, codeByActionInvalidOTP},
 		{"POST /{email}/reset-password",
 			func(a apptest.Account) string { return "/" + encodedAt(a.Email) + "/reset-password" },
 			func(_ apptest.Account, code string) string { return js("otp", code, "new_password", newPassword) },
-			400, nInvalidOTP},
+			400, codeByActionInvalidOTP},
 		{"POST /reset-password",
 			func(apptest.Account) string { return "/reset-password" },
 			func(a apptest.Account, code string) string {
 				return js("email", a.Email, "otp", code, "newPassword", newPassword)
 			},
-			401, zInvalidOTP},
+			401, minimalInvalidOTP},
 	}
 	guesses := []struct {
 		name  string
@@ -61,7 +61,7 @@ func TestDeviceMismatchAnsweredAsWrongCodeOnOtherRoutes(t *testing.T) {
 					t.Parallel()
 					c := newClient(t, env)
 					a := c.account(t)
-					must(t, c.forgot(t, js("userEmail", a.Email), asked), 201, eSent)
+					must(t, c.forgot(t, js("userEmail", a.Email), asked), 201, userNameOrEmailSent)
 					code := c.code(t, a.Email)
 					r := c.do(t, apptest.Request{
 						Path: rt.path(a), Body: rt.body(a, g.guess(code)),
@@ -110,37 +110,37 @@ func TestLoneSurrogateRefused(t *testing.T) {
 	}{
 		{"N create", "POST", fixed("/auth/otp"), func(a apptest.Account, s string) string {
 			return raw("action", "create", "email", a.Email+s)
-		}, nInvalidBody},
+		}, codeByActionInvalidBody},
 		{"N validate", "POST", fixed("/auth/otp"), func(a apptest.Account, s string) string {
 			return raw("action", "validate", "email", a.Email, "otp", "123456", "new_password", newPassword+s)
-		}, nInvalidBody},
+		}, codeByActionInvalidBody},
 		{"N email path", "POST", func(a apptest.Account) string { return "/" + encodedAt(a.Email) + "/reset-password" }, func(_ apptest.Account, s string) string {
 			return raw("otp", "123456", "new_password", newPassword+s)
-		}, nInvalidBody},
+		}, codeByActionInvalidBody},
 		{"L request", "POST", fixed("/auth/request-reset-password"), func(a apptest.Account, s string) string {
 			return raw("email", a.Email+s)
-		}, lInvalidBody},
+		}, linkInvalidBody},
 		{"L reset, token in body", "POST", fixed("/auth/reset-password"), func(_ apptest.Account, s string) string {
 			return raw("token", strings.Repeat("ab", 32), "new_password", newPassword+s)
-		}, lInvalidBody},
+		}, linkInvalidBody},
 		{"L reset, token in path", "POST", func(apptest.Account) string { return "/auth/reset-password/" + randHex(32) }, func(_ apptest.Account, s string) string {
 			return raw("new_password", newPassword+s)
-		}, lInvalidBody},
+		}, linkInvalidBody},
 		{"0 generate", "POST", fixed("/generate-otp"), func(a apptest.Account, s string) string {
 			return raw("email", a.Email+s)
-		}, zEmailRequired},
+		}, minimalEmailRequired},
 		{"0 reset", "POST", fixed("/reset-password"), func(a apptest.Account, s string) string {
 			return raw("email", a.Email, "otp", "123456", "newPassword", newPassword+s)
-		}, zRequired},
+		}, minimalRequired},
 		{"E POST by email", "POST", fixed("/auth/forgot-password"), func(a apptest.Account, s string) string {
 			return raw("userEmail", a.Email+s)
-		}, eNoName},
+		}, userNameOrEmailNoName},
 		{"E POST by user name", "POST", fixed("/auth/forgot-password"), func(a apptest.Account, s string) string {
 			return raw("userName", a.Username+s)
-		}, eNoName},
+		}, userNameOrEmailNoName},
 		{"E PUT", "PUT", fixed("/auth/forgot-password"), func(a apptest.Account, s string) string {
 			return raw("userName", a.Username, "otp", "123456", "newPassword", newPassword+s)
-		}, eNoName},
+		}, userNameOrEmailNoName},
 	}
 	lone := []struct{ name, s string }{
 		{"high surrogate", `\ud800`},
@@ -193,7 +193,7 @@ func TestLoneSurrogateRefused(t *testing.T) {
 		c := newClient(t, env)
 		a := c.account(t)
 		code := c.send0(t, a.Email)
-		must(t, c.post(t, "/reset-password", raw("email", a.Email, "otp", code, "newPassword", newPassword+` \ud83d\ude00`)), 200, zDone)
+		must(t, c.post(t, "/reset-password", raw("email", a.Email, "otp", code, "newPassword", newPassword+` \ud83d\ude00`)), 200, minimalDone)
 		wantPassword(t, env, a, newPassword+" \U0001F600")
 	})
 	t.Run("escaped backslash and ud800 in the password", func(t *testing.T) {
@@ -201,7 +201,7 @@ func TestLoneSurrogateRefused(t *testing.T) {
 		c := newClient(t, env)
 		a := c.account(t)
 		code := c.sendN(t, a.Email)
-		must(t, c.post(t, "/auth/otp", raw("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword+` \\ud800`)), 200, nReset)
+		must(t, c.post(t, "/auth/otp", raw("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword+` \\ud800`)), 200, codeByActionReset)
 		wantPassword(t, env, a, newPassword+` \ud800`)
 	})
 	t.Run("surrogate pair in another field and a key", func(t *testing.T) {
@@ -209,7 +209,7 @@ func TestLoneSurrogateRefused(t *testing.T) {
 		c := newClient(t, env)
 		a := c.account(t)
 		body := `{"pad":"\ud83d\ude00","\uD83D\uDE00":"pad",` + raw("email", a.Email)[1:]
-		must(t, c.post(t, "/generate-otp", body), 200, zSent)
+		must(t, c.post(t, "/generate-otp", body), 200, minimalSent)
 		wantMails(t, env, a.Email, 1)
 	})
 }
@@ -253,7 +253,7 @@ func TestPathEmailBehindStageAndMapping(t *testing.T) {
 			if got := env.Event(t, r).PathParameters["email"]; got != a.Email {
 				t.Fatalf("pathParameters.email = %q; want %q, as API Gateway gives it", got, a.Email)
 			}
-			must(t, c.doEdited(t, r, edit(tc.prefix, tc.stage)), 200, nReset)
+			must(t, c.doEdited(t, r, edit(tc.prefix, tc.stage)), 200, codeByActionReset)
 			wantPassword(t, env, a, newPassword)
 		})
 	}
@@ -269,7 +269,7 @@ func TestPathEmailBehindStageAndMapping(t *testing.T) {
 		if got, want := env.Event(t, r).PathParameters["email"], strings.Replace(a.Email, "@", "%40", 1); got != want {
 			t.Fatalf("pathParameters.email = %q; want %q", got, want)
 		}
-		expect(t, c.doEdited(t, r, edit("/prod", "prod")), 400, nInvalidBody)
+		expect(t, c.doEdited(t, r, edit("/prod", "prod")), 400, codeByActionInvalidBody)
 		wantPassword(t, env, a, a.Password)
 	})
 	// The path parameter is what names the account, never rawPath: an
@@ -280,7 +280,7 @@ func TestPathEmailBehindStageAndMapping(t *testing.T) {
 		a := c.account(t)
 		code := c.sendN(t, a.Email)
 		r := apptest.Request{Path: "/" + encodedAt(a.Email) + "/reset-password", Body: js("otp", code, "new_password", newPassword)}
-		expect(t, c.doEdited(t, r, func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters = nil }), 400, nInvalidBody)
+		expect(t, c.doEdited(t, r, func(ev *events.APIGatewayV2HTTPRequest) { ev.PathParameters = nil }), 400, codeByActionInvalidBody)
 		wantPassword(t, env, a, a.Password)
 	})
 }

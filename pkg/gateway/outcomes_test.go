@@ -83,7 +83,7 @@ func (f *outcomeFlows) call(flow string) error {
 }
 
 // outcomeRequests are well-formed requests that reach a flow, one at least
-// for every route and every table (and for family E, by email and by user
+// for every route and every table (and for user-name-or-email API, by email and by user
 // name, which armorOutcome words differently).
 var outcomeRequests = []struct{ method, path, body string }{
 	{"POST", "/auth/otp", `{"action":"create","email":"alice@example.test"}`},

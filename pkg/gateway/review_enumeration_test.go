@@ -102,7 +102,7 @@ func TestReviewUsernameEmailLinkage(t *testing.T) {
 		for _, n := range names {
 			spender, asker := newClient(t, env), newClient(t, env) // two IPs: no per-IP limit in play
 			e, other := spender.account(t), spender.account(t)
-			spend(t, func() reply { return spender.post(t, "/generate-otp", js("email", e.Email)) }, 200, zSent)
+			spend(t, func() reply { return spender.post(t, "/generate-otp", js("email", e.Email)) }, 200, minimalSent)
 			answers = append(answers, asker.forgot(t, js("userName", n.pick(e, other)), ""))
 			// The account-wide send limit still holds, hidden: no more
 			// mails to E than MAX_SENDS_PER_HOUR in the hour.
@@ -127,7 +127,7 @@ func TestReviewUsernameEmailLinkage(t *testing.T) {
 		for i, pick := range emails {
 			spender, asker := newClient(t, env), newClient(t, env)
 			u, other := spender.account(t), spender.account(t)
-			spend(t, func() reply { return spender.forgot(t, js("userName", u.Username), "") }, 201, eSent)
+			spend(t, func() reply { return spender.forgot(t, js("userName", u.Username), "") }, 201, userNameOrEmailSent)
 			answers = append(answers, asker.post(t, "/generate-otp", js("email", pick(u, other))))
 			if got := len(env.MailsTo(t, u.Email)); got > 3 {
 				t.Errorf("E%d: %d mails to U's account within the hour, want at most 3", i+1, got)
@@ -160,7 +160,7 @@ func TestReviewUsernameEmailLinkage(t *testing.T) {
 			for _, n := range names {
 				c := newClient(t, env)
 				e, other := c.account(t), c.account(t)
-				must(t, c.forgot(t, js("userEmail", e.Email), deviceA), 201, eSent)
+				must(t, c.forgot(t, js("userEmail", e.Email), deviceA), 201, userNameOrEmailSent)
 				code := c.code(t, e.Email)
 				answers = append(answers, c.put(t, js("userName", n.pick(e, other), "otp", v.otp(code), "newPassword", newPassword), v.ua))
 				// A code works only with the name it was asked for by.
@@ -179,17 +179,17 @@ func TestReviewUsernameEmailLinkage(t *testing.T) {
 		t.Parallel()
 		c := newClient(t, env)
 		e := c.account(t)
-		must(t, c.forgot(t, js("userEmail", e.Email), deviceA), 201, eSent)
+		must(t, c.forgot(t, js("userEmail", e.Email), deviceA), 201, userNameOrEmailSent)
 		code := c.code(t, e.Email)
 		put := func(otp, ua string) reply {
 			return c.put(t, js("userEmail", e.Email, "otp", otp, "newPassword", newPassword), ua)
 		}
-		expect(t, put(wrongCode(code), deviceB), 400, eInvalidOTP)
-		expect(t, put(code, deviceB), 401, eDevice)
+		expect(t, put(wrongCode(code), deviceB), 400, userNameOrEmailInvalidOTP)
+		expect(t, put(code, deviceB), 401, userNameOrEmailDevice)
 		for range 3 { // with the two above, MAX_ATTEMPTS (5) guesses
-			expect(t, put(wrongCode(code), deviceA), 400, eInvalidOTP)
+			expect(t, put(wrongCode(code), deviceA), 400, userNameOrEmailInvalidOTP)
 		}
-		expect(t, put(code, deviceA), 429, eLimit)
+		expect(t, put(code, deviceA), 429, userNameOrEmailLimit)
 		wantPassword(t, env, e, e.Password)
 	})
 }
@@ -289,11 +289,11 @@ var reviewMailFlows = []reviewMailFlow{
 		unknown: func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/otp", js("action", "create", "email", unknownEmail()))
 		},
-		sent: reviewAnswer{200, nSent},
+		sent: reviewAnswer{200, codeByActionSent},
 		reset: func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", c.code(t, a.Email), "new_password", newPassword))
 		},
-		done: reviewAnswer{200, nReset}, failed500: nCreateFailed,
+		done: reviewAnswer{200, codeByActionReset}, failed500: codeByActionCreateFailed,
 	},
 	{
 		name: "0 code",
@@ -303,11 +303,11 @@ var reviewMailFlows = []reviewMailFlow{
 		unknown: func(t *testing.T, c *client) reply {
 			return c.post(t, "/generate-otp", js("email", unknownEmail()))
 		},
-		sent: reviewAnswer{200, zSent},
+		sent: reviewAnswer{200, minimalSent},
 		reset: func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/reset-password", js("email", a.Email, "otp", c.code(t, a.Email), "newPassword", newPassword))
 		},
-		done: reviewAnswer{200, zDone}, failed500: zFailed,
+		done: reviewAnswer{200, minimalDone}, failed500: minimalFailed,
 	},
 	{
 		name: "L link",
@@ -317,11 +317,11 @@ var reviewMailFlows = []reviewMailFlow{
 		unknown: func(t *testing.T, c *client) reply {
 			return c.post(t, "/auth/request-reset-password", js("email", unknownEmail()))
 		},
-		sent: reviewAnswer{200, lSent},
+		sent: reviewAnswer{200, linkSent},
 		reset: func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.post(t, "/auth/reset-password", js("token", c.token(t, a.Email), "new_password", newPassword))
 		},
-		done: reviewAnswer{200, lDone}, failed500: lFailed,
+		done: reviewAnswer{200, linkDone}, failed500: linkFailed,
 	},
 	{
 		name: "E code by email",
@@ -331,11 +331,11 @@ var reviewMailFlows = []reviewMailFlow{
 		unknown: func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userEmail", unknownEmail()), "")
 		},
-		sent: reviewAnswer{201, eSent},
+		sent: reviewAnswer{201, userNameOrEmailSent},
 		reset: func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.put(t, js("userEmail", a.Email, "otp", c.code(t, a.Email), "newPassword", newPassword), "")
 		},
-		done: reviewAnswer{201, eDone}, failed500: eFailed,
+		done: reviewAnswer{201, userNameOrEmailDone}, failed500: userNameOrEmailFailed,
 	},
 	{
 		name: "E code by user name",
@@ -345,11 +345,11 @@ var reviewMailFlows = []reviewMailFlow{
 		unknown: func(t *testing.T, c *client) reply {
 			return c.forgot(t, js("userName", "nobody"+randHex(6)), "")
 		},
-		sent: reviewAnswer{201, eSent},
+		sent: reviewAnswer{201, userNameOrEmailSent},
 		reset: func(t *testing.T, c *client, a apptest.Account) reply {
 			return c.put(t, js("userName", a.Username, "otp", c.code(t, a.Email), "newPassword", newPassword), "")
 		},
-		done: reviewAnswer{201, eDone}, failed500: eFailed,
+		done: reviewAnswer{201, userNameOrEmailDone}, failed500: userNameOrEmailFailed,
 	},
 }
 

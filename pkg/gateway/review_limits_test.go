@@ -145,7 +145,7 @@ func TestReviewFailureBudgetIsSliding(t *testing.T) {
 			}
 			r := c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", wrongCode(code), "new_password", newPassword))
 			what := fmt.Sprintf("wrong guess %d at +%v (%d compared so far)", i+1, off, len(compared))
-			if reviewLimited(t, what, r, 400, nInvalidOTP, nTooManyAttempts, model, now, &match) {
+			if reviewLimited(t, what, r, 400, codeByActionInvalidOTP, codeByActionTooManyAttempts, model, now, &match) {
 				compared = append(compared, now)
 			}
 		}
@@ -191,7 +191,7 @@ func TestReviewSendLimitIsSliding(t *testing.T) {
 		now := env.Clock.Now()
 		r := c.post(t, "/auth/otp", js("action", "create", "email", a.Email))
 		what := fmt.Sprintf("send at +%v (%d sent so far)", off, len(sent))
-		if reviewLimited(t, what, r, 200, nSent, nTooManyOTP, model, now, &match) {
+		if reviewLimited(t, what, r, 200, codeByActionSent, codeByActionTooManyOTP, model, now, &match) {
 			sent = append(sent, now)
 		}
 	}
@@ -223,10 +223,10 @@ func TestReviewIPLimitIsSliding(t *testing.T) {
 	}{
 		{name: "sends", c: newClient(t, env), send: func(t *testing.T, c *client) reply {
 			return c.post(t, "/generate-otp", js("email", unknownEmail()))
-		}, okStatus: 200, okBody: zSent, limit: zTooMany},
+		}, okStatus: 200, okBody: minimalSent, limit: minimalTooMany},
 		{name: "verifications", c: newClient(t, env), send: func(t *testing.T, c *client) reply {
 			return c.post(t, "/reset-password", js("email", unknownEmail(), "otp", "123456", "newPassword", newPassword))
-		}, okStatus: 401, okBody: zInvalidOTP, limit: zTooMany},
+		}, okStatus: 401, okBody: minimalInvalidOTP, limit: minimalTooMany},
 	}
 	for i := range purposes {
 		purposes[i].model, purposes[i].match = &reviewWindow{max: 3, span: 5 * time.Minute}, true
@@ -306,23 +306,23 @@ func TestReviewRecoveryLaneAndOwnerNotice(t *testing.T) {
 	}
 	spend := func(window string) string {
 		t.Helper()
-		must(t, both(window+": request a code", create), 200, nSent)
+		must(t, both(window+": request a code", create), 200, codeByActionSent)
 		code := known.code(t, a.Email)
 		for i := range 3 {
-			must(t, both(fmt.Sprintf("%s: wrong guess %d", window, i+1), guess(wrongCode(code))), 400, nInvalidOTP)
+			must(t, both(fmt.Sprintf("%s: wrong guess %d", window, i+1), guess(wrongCode(code))), 400, codeByActionInvalidOTP)
 		}
-		expect(t, both(window+": wrong guess 4, the budget spent", guess(wrongCode(code))), 429, nTooManyAttempts)
+		expect(t, both(window+": wrong guess 4, the budget spent", guess(wrongCode(code))), 429, codeByActionTooManyAttempts)
 		return code
 	}
 
 	code := spend("first window")
-	expect(t, both("first window: the right code after the budget", guess(code)), 429, nTooManyAttempts)
+	expect(t, both("first window: the right code after the budget", guess(code)), 429, codeByActionTooManyAttempts)
 	wantPassword(t, env, a, a.Password)
 	if n := reviewNotices(t, env, a.Email); n != 1 {
 		t.Errorf("first window, budget spent: %d notices %q to the owner, want 1", n, reviewNoticeSubject)
 	}
 	for i := range 2 {
-		expect(t, both(fmt.Sprintf("first window: more wrong guess %d", i+1), guess(wrongCode(code))), 429, nTooManyAttempts)
+		expect(t, both(fmt.Sprintf("first window: more wrong guess %d", i+1), guess(wrongCode(code))), 429, codeByActionTooManyAttempts)
 	}
 	if n := reviewNotices(t, env, a.Email); n != 1 {
 		t.Errorf("first window, more wrong guesses: %d notices, want still 1", n)
@@ -332,9 +332,9 @@ func TestReviewRecoveryLaneAndOwnerNotice(t *testing.T) {
 	env.Clock.Advance(61 * time.Second) // past MIN_SEND_INTERVAL
 	expect(t, both("first window: request a link", func(c *client, email string) reply {
 		return c.post(t, "/auth/request-reset-password", js("email", email))
-	}), 200, lSent)
+	}), 200, linkSent)
 	token := known.token(t, a.Email)
-	expect(t, known.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword)), 200, lDone)
+	expect(t, known.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword)), 200, linkDone)
 	wantPassword(t, env, a, newPassword)
 
 	// The next window: spending the budget again sends one more notice.

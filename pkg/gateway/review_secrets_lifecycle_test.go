@@ -56,7 +56,7 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, lInvalidToken},
+		}, 400, linkInvalidToken},
 		{"L: link, token in path", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			token := c.sendL(t, a.Email)
@@ -64,7 +64,7 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, lInvalidToken},
+		}, 400, linkInvalidToken},
 		{"N validate: code, by the email it was asked for by", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
@@ -72,7 +72,7 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"N validate: code, by the new email", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
@@ -81,7 +81,7 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.post(t, "/auth/otp", js("action", "validate", "email", changed, "otp", code, "new_password", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, nInvalidOTP},
+		}, 400, codeByActionInvalidOTP},
 		{"0 reset: code, by the email it was asked for by", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.send0(t, a.Email)
@@ -89,7 +89,7 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword))
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 401, zInvalidOTP},
+		}, 401, minimalInvalidOTP},
 		{"E PUT: code asked for by email, by that email", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendE(t, a)
@@ -97,16 +97,16 @@ func TestReviewEmailChangeKillsCodeAndLink(t *testing.T) {
 			r := c.put(t, js("userEmail", a.Email, "otp", code, "newPassword", newPassword), "")
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 		{"E PUT: code asked for by user name, by that user name", func(t *testing.T, c *client) reply {
 			a := c.account(t)
-			must(t, c.forgot(t, js("userName", a.Username), ""), 201, eSent)
+			must(t, c.forgot(t, js("userName", a.Username), ""), 201, userNameOrEmailSent)
 			code := c.code(t, a.Email)
 			reviewSetEmail(t, env, a.ID, newEmail())
 			r := c.put(t, js("userName", a.Username, "otp", code, "newPassword", newPassword), "")
 			wantPassword(t, env, a, a.Password)
 			return r
-		}, 400, eInvalidOTP},
+		}, 400, userNameOrEmailInvalidOTP},
 	})
 }
 
@@ -144,49 +144,49 @@ func TestReviewNewestSecretKillsEarlierOnes(t *testing.T) {
 				t.Errorf("the page of the link after a newer code: %d %q, want 404 \"expired\"", status, section)
 			}
 			// must: a reset that went through would kill the newer code too.
-			must(t, c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword)), 400, lInvalidToken)
-			must(t, c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword)), 400, lInvalidToken)
+			must(t, c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword)), 400, linkInvalidToken)
+			must(t, c.post(t, "/auth/reset-password/"+token, js("new_password", newPassword)), 400, linkInvalidToken)
 			wantPassword(t, env, a, a.Password)
 			// The newer code is the one that works.
 			return c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword))
-		}, 200, nReset},
+		}, 200, codeByActionReset},
 		{"a newer link kills the code", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
 			env.Clock.Advance(pastInterval)
 			token := c.sendL(t, a.Email)
 			// must: a reset that went through would kill the newer link too.
-			must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword)), 400, nInvalidOTP)
-			must(t, c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword)), 401, zInvalidOTP)
+			must(t, c.post(t, "/auth/otp", js("action", "validate", "email", a.Email, "otp", code, "new_password", newPassword)), 400, codeByActionInvalidOTP)
+			must(t, c.post(t, "/reset-password", js("email", a.Email, "otp", code, "newPassword", newPassword)), 401, minimalInvalidOTP)
 			wantPassword(t, env, a, a.Password)
 			// The newer link is the one that works.
 			return c.post(t, "/auth/reset-password", js("token", token, "new_password", newPassword))
-		}, 200, lDone},
+		}, 200, linkDone},
 		{"a code asked for by user name kills the code asked for by email", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			byEmail := c.sendE(t, a)
 			env.Clock.Advance(pastInterval)
-			must(t, c.forgot(t, js("userName", a.Username), ""), 201, eSent)
+			must(t, c.forgot(t, js("userName", a.Username), ""), 201, userNameOrEmailSent)
 			byName := c.code(t, a.Email)
 			if byName == byEmail {
 				t.Skip("the two codes are equal by chance")
 			}
-			must(t, c.put(t, js("userEmail", a.Email, "otp", byEmail, "newPassword", newPassword), ""), 400, eInvalidOTP)
+			must(t, c.put(t, js("userEmail", a.Email, "otp", byEmail, "newPassword", newPassword), ""), 400, userNameOrEmailInvalidOTP)
 			wantPassword(t, env, a, a.Password)
 			return c.put(t, js("userName", a.Username, "otp", byName, "newPassword", newPassword), "")
-		}, 201, eDone},
+		}, 201, userNameOrEmailDone},
 		{"a code asked for by email kills the code asked for by user name", func(t *testing.T, c *client) reply {
 			a := c.account(t)
-			must(t, c.forgot(t, js("userName", a.Username), ""), 201, eSent)
+			must(t, c.forgot(t, js("userName", a.Username), ""), 201, userNameOrEmailSent)
 			byName := c.code(t, a.Email)
 			env.Clock.Advance(pastInterval)
 			byEmail := c.sendE(t, a)
 			if byName == byEmail {
 				t.Skip("the two codes are equal by chance")
 			}
-			must(t, c.put(t, js("userName", a.Username, "otp", byName, "newPassword", newPassword), ""), 400, eInvalidOTP)
+			must(t, c.put(t, js("userName", a.Username, "otp", byName, "newPassword", newPassword), ""), 400, userNameOrEmailInvalidOTP)
 			wantPassword(t, env, a, a.Password)
 			return c.put(t, js("userEmail", a.Email, "otp", byEmail, "newPassword", newPassword), "")
-		}, 201, eDone},
+		}, 201, userNameOrEmailDone},
 	})
 }
