@@ -131,12 +131,7 @@ func cognitoReady(ctx context.Context, endpoint string) bool {
 }
 
 // The cognito-local RunCognito shares with the tests of one test binary.
-var sharedCognito struct {
-	mu      sync.Mutex
-	ran     bool
-	cognito *Cognito // nil when it could not start
-	reason  string   // why cognito is nil
-}
+var cognitos = &shared[Cognito]{what: "cognito-local", runner: "RunCognito"}
 
 // RunCognito starts one cognito-local for a test binary, runs its tests
 // and stops it, returning the exit code for os.Exit. Call it from TestMain:
@@ -148,31 +143,9 @@ var sharedCognito struct {
 // unless PASSRESET_SKIP_INTEGRATION=1 is set outside CI, when the tests
 // that need it skip. With CI set to true nothing ever skips.
 func RunCognito(m interface{ Run() int }) int {
-	c, err := StartCognito(context.Background())
-	if err != nil {
-		switch {
-		case inCI():
-			fmt.Fprintf(os.Stderr, "%v\nemulator: CI is set: tests that need cognito-local must run in CI, so this test binary fails instead of skipping them\n", err)
-			return 1
-		case os.Getenv(EnvSkipIntegration) == "1":
-			fmt.Fprintf(os.Stderr, "%v\nemulator: %s=1: tests that need cognito-local will skip\n", err, EnvSkipIntegration)
-			setSharedCognito(nil, err.Error())
-			return m.Run()
-		default:
-			fmt.Fprintf(os.Stderr, "%v\nemulator: to run the other tests and skip those that need cognito-local, set %s=1\n", err, EnvSkipIntegration)
-			return 1
-		}
-	}
-	setSharedCognito(c, "")
-	code := m.Run()
-	setSharedCognito(nil, "cognito-local was stopped when the tests finished")
-	if err := c.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	return cognitos.run(m,
+		func() (*Cognito, error) { return StartCognito(context.Background()) },
+		(*Cognito).Stop)
 }
 
 // NeedCognito returns the cognito-local RunCognito started for this test
@@ -181,24 +154,5 @@ func RunCognito(m interface{ Run() int }) int {
 // reason; when RunCognito was never called, it fails the test.
 func NeedCognito(t testing.TB) *Cognito {
 	t.Helper()
-	sharedCognito.mu.Lock()
-	ran, c, reason := sharedCognito.ran, sharedCognito.cognito, sharedCognito.reason
-	sharedCognito.mu.Unlock()
-	switch {
-	case c != nil:
-		return c
-	case !ran:
-		t.Fatal("emulator.NeedCognito: no cognito-local: the package's TestMain must call emulator.RunCognito")
-	default:
-		t.Skipf("%s (%s=1 lets this test skip)", reason, EnvSkipIntegration)
-	}
-	return nil
-}
-
-func setSharedCognito(c *Cognito, reason string) {
-	sharedCognito.mu.Lock()
-	defer sharedCognito.mu.Unlock()
-	sharedCognito.ran = true
-	sharedCognito.cognito = c
-	sharedCognito.reason = reason
+	return cognitos.need(t)
 }

@@ -244,14 +244,9 @@ func (c *postgresCredential) argv(path string, args ...string) []string {
 		"--pdeathsig=KILL", "--"}, argv...)
 }
 
-// The PostgreSQL server Run shares with the tests of one test binary, as
-// shared holds the emulators.
-var sharedPostgres struct {
-	mu     sync.Mutex
-	ran    bool
-	pg     *Postgres
-	reason string
-}
+// The PostgreSQL server RunPostgres shares with the tests of one test
+// binary.
+var postgresServers = &shared[Postgres]{what: "PostgreSQL", runner: "RunPostgres"}
 
 // RunPostgres starts one PostgreSQL server for a test binary, runs its tests
 // and stops it, returning the exit code for os.Exit; the tests reach it
@@ -263,31 +258,9 @@ var sharedPostgres struct {
 // PASSRESET_SKIP_INTEGRATION=1 outside CI lets the tests that need it skip.
 // With CI set to true nothing ever skips.
 func RunPostgres(m interface{ Run() int }) int {
-	pg, err := StartPostgres(context.Background(), "")
-	if err != nil {
-		switch {
-		case inCI():
-			fmt.Fprintf(os.Stderr, "%v\nemulator: CI is set: tests that need PostgreSQL must run in CI, so this test binary fails instead of skipping them\n", err)
-			return 1
-		case os.Getenv(EnvSkipIntegration) == "1":
-			fmt.Fprintf(os.Stderr, "%v\nemulator: %s=1: tests that need PostgreSQL will skip\n", err, EnvSkipIntegration)
-			setSharedPostgres(nil, err.Error())
-			return m.Run()
-		default:
-			fmt.Fprintf(os.Stderr, "%v\nemulator: to run the other tests and skip those that need PostgreSQL, set %s=1\n", err, EnvSkipIntegration)
-			return 1
-		}
-	}
-	setSharedPostgres(pg, "")
-	code := m.Run()
-	setSharedPostgres(nil, "the server was stopped when the tests finished")
-	if err := pg.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	return postgresServers.run(m,
+		func() (*Postgres, error) { return StartPostgres(context.Background(), "") },
+		(*Postgres).Stop)
 }
 
 // NeedPostgres returns the server RunPostgres started for this test binary;
@@ -295,24 +268,5 @@ func RunPostgres(m interface{ Run() int }) int {
 // failure to start pass, and fails it when RunPostgres was never called.
 func NeedPostgres(t testing.TB) *Postgres {
 	t.Helper()
-	sharedPostgres.mu.Lock()
-	ran, pg, reason := sharedPostgres.ran, sharedPostgres.pg, sharedPostgres.reason
-	sharedPostgres.mu.Unlock()
-	switch {
-	case pg != nil:
-		return pg
-	case !ran:
-		t.Fatal("emulator.NeedPostgres: no server: the package's TestMain must call emulator.RunPostgres")
-	default:
-		t.Skipf("%s (%s=1 lets this test skip)", reason, EnvSkipIntegration)
-	}
-	return nil
-}
-
-func setSharedPostgres(pg *Postgres, reason string) {
-	sharedPostgres.mu.Lock()
-	defer sharedPostgres.mu.Unlock()
-	sharedPostgres.ran = true
-	sharedPostgres.pg = pg
-	sharedPostgres.reason = reason
+	return postgresServers.need(t)
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 )
@@ -27,14 +26,8 @@ const (
 // answer: they are already running, so a slow answer means a wrong address.
 const reuseTimeout = 10 * time.Second
 
-// The stack Run shares with the tests of one test binary. Run sets it
-// before the tests start and they only read it.
-var shared struct {
-	mu     sync.Mutex
-	ran    bool   // Run has been called
-	stack  *Stack // nil when the emulators could not start
-	reason string // why stack is nil
-}
+// The stack Run shares with the tests of one test binary.
+var stacks = &shared[Stack]{what: "the emulators", runner: "Run"}
 
 // Run starts one stack for a test binary, runs its tests and stops the
 // stack, returning the exit code for os.Exit. Call it from TestMain:
@@ -50,42 +43,13 @@ var shared struct {
 // outside CI: then it runs the tests with no stack, and those calling Need
 // skip. With CI set to true, nothing ever skips.
 func Run(m interface{ Run() int }) int {
-	stack, err := testStack()
-	if err != nil {
-		switch {
-		case inCI():
-			fmt.Fprintf(os.Stderr, "%v\nemulator: CI is set: tests that need the emulators must run in CI, so this test binary fails instead of skipping them\n", err)
-			return 1
-		case os.Getenv(EnvSkipIntegration) == "1":
-			fmt.Fprintf(os.Stderr, "%v\nemulator: %s=1: tests that need the emulators will skip\n", err, EnvSkipIntegration)
-			setShared(nil, err.Error())
-			return m.Run()
-		default:
-			fmt.Fprintf(os.Stderr, "%v\nemulator: to run the other tests and skip those that need the emulators, set %s=1\n", err, EnvSkipIntegration)
-			return 1
-		}
-	}
-
-	setShared(stack, "")
-	code := m.Run()
-	setShared(nil, "the stack was stopped when the tests finished")
-	if err := stack.Stop(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	return code
+	return stacks.run(m, testStack, (*Stack).Stop)
 }
 
 // Current returns the stack Run started for this test binary, or nil when
 // Run was not called or the emulators could not start and skipping was
 // allowed.
-func Current() *Stack {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	return shared.stack
-}
+func Current() *Stack { return stacks.current() }
 
 // Need returns the stack Run started for this test binary. When there is
 // none because the emulators could not start and PASSRESET_SKIP_INTEGRATION=1
@@ -93,32 +57,13 @@ func Current() *Stack {
 // called, it fails the test.
 func Need(t testing.TB) *Stack {
 	t.Helper()
-	shared.mu.Lock()
-	ran, stack, reason := shared.ran, shared.stack, shared.reason
-	shared.mu.Unlock()
-	switch {
-	case stack != nil:
-		return stack
-	case !ran:
-		t.Fatal("emulator.Need: no stack: the package's TestMain must call emulator.Run")
-	default:
-		t.Skipf("%s (%s=1 lets this test skip)", reason, EnvSkipIntegration)
-	}
-	return nil
+	return stacks.need(t)
 }
 
 // inCI reports whether CI is set to a true value ("true", "1", ...).
 func inCI() bool {
 	ci, err := strconv.ParseBool(os.Getenv("CI"))
 	return err == nil && ci
-}
-
-func setShared(stack *Stack, reason string) {
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	shared.ran = true
-	shared.stack = stack
-	shared.reason = reason
 }
 
 // testStack starts a stack, or uses the one the environment names.
