@@ -131,14 +131,17 @@ func (s *Store) IssueCode(ctx context.Context, rec reset.CodeRecord, limit reset
 			Set(expression.Name(attrAccountID), expression.Value(rec.AccountID)).
 			Set(expression.Name(attrDevice), expression.Value(rec.Device)).
 			Set(expression.Name(attrOwner), expression.Value(rec.Owner)).
-			Set(expression.Name(attrRecipient), expression.Value(rec.Recipient))
+			Set(expression.Name(attrRecipient), expression.Value(rec.Recipient)).
+			// A new code is unclaimed: a claim on the code it replaces
+			// (one whose finish or release failed) must not hold it.
+			Remove(expression.Name(attrCodeClaimedUntil))
 	}
 	return s.issue(ctx, nil, rec.Subject, fields, rec.Owner, rec.ID, limit, now)
 }
 
 // codeFields are the attributes of the live code, removed together when
-// the code is used or withdrawn.
-var codeFields = []string{attrCodeID, attrCodeHash, attrCodeKeyID, attrCodeExpiresAt, attrAttempts, attrCodeSV, attrAccountID, attrDevice, attrOwner, attrRecipient}
+// the code is used or withdrawn, its claim with them.
+var codeFields = []string{attrCodeID, attrCodeHash, attrCodeKeyID, attrCodeExpiresAt, attrAttempts, attrCodeSV, attrAccountID, attrDevice, attrOwner, attrRecipient, attrCodeClaimedUntil}
 
 func removeCode(u expression.UpdateBuilder) expression.UpdateBuilder {
 	for _, f := range codeFields {
@@ -301,23 +304,25 @@ func codeRecord(subject string, it item) reset.CodeRecord {
 // ConsumeCode removes the code and sets the password in one transaction.
 // It fails with reset.ErrInvalidCode when the code is no longer the one
 // that was checked (used by a racing right guess, superseded, expired),
-// is no longer its account's latest secret, or the account's
-// session_version or email moved since the code was issued.
+// is claimed by a two-phase reset (ClaimCode), is no longer its account's
+// latest secret, or the account's session_version or email moved since
+// the code was issued.
 func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, limit reset.GuessLimit, now time.Time) error {
 	failures := window{prefix: windowFailures, limit: limit.Failures, scope: reset.ScopeAccount}
 	// The right guess was counted as a failure before it was compared;
 	// it is not one, on the name nor on the account.
 	u := failures.uncounted(removeCode(expression.UpdateBuilder{}))
-	// Rule: the very code that was checked, still unexpired.
-	cond := expression.Name(attrCodeID).Equal(expression.Value(rec.ID)).
-		And(expression.Name(attrCodeExpiresAt).GreaterThan(expression.Value(unix(now))))
-	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(cond))
+	// Rule: the very code that was checked, unexpired, and unclaimed: a
+	// two-phase reset (ClaimCode) may be setting the password right now,
+	// if the deployment switched back from a Passwords directory while it
+	// ran.
+	e, err := build(expression.NewBuilder().WithUpdate(u).WithCondition(codeUsable(rec.ID, now)))
 	if err != nil {
 		return err
 	}
 	// Rule: only the account's latest code or link works.
 	latest, err := build(expression.NewBuilder().WithUpdate(failures.uncounted(expression.UpdateBuilder{})).
-		WithCondition(expression.Name(attrLatest).Equal(expression.Value(rec.ID))))
+		WithCondition(latestIs(rec.ID)))
 	if err != nil {
 		return err
 	}

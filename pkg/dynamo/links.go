@@ -99,19 +99,19 @@ func (s *Store) FindLink(ctx context.Context, hash reset.TokenHash, now time.Tim
 }
 
 // ConsumeLink deletes the link and sets the password in one transaction,
-// conditioned on the link being unexpired, the account's latest code or
-// link, and issued under the account's current session_version and email. Otherwise it fails
-// with reset.ErrInvalidToken.
+// conditioned on the link being unexpired, unclaimed by a two-phase reset
+// (ClaimLink), the account's latest code or link, and issued under the
+// account's current session_version and email. Otherwise it fails with
+// reset.ErrInvalidToken.
 func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct reset.Account, newHash string, now time.Time) error {
-	// Rule: the link still exists and is unexpired, whatever TTL has done.
-	live, err := build(expression.NewBuilder().WithCondition(
-		expression.Name(attrPK).AttributeExists().And(expression.Name(attrExpiresAt).GreaterThan(expression.Value(unix(now))))))
+	// Rule: the link exists, unexpired whatever TTL has done, and
+	// unclaimed, as in ConsumeCode.
+	live, err := build(expression.NewBuilder().WithCondition(linkUsable(now)))
 	if err != nil {
 		return err
 	}
 	// Rule: only the account's latest code or link works.
-	latest, err := build(expression.NewBuilder().WithCondition(
-		expression.Name(attrLatest).Equal(expression.Value(string(rec.Hash)))))
+	latest, err := build(expression.NewBuilder().WithCondition(latestIs(string(rec.Hash))))
 	if err != nil {
 		return err
 	}
@@ -127,13 +127,7 @@ func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct rese
 			ExpressionAttributeNames:  live.Names(),
 			ExpressionAttributeValues: live.Values(),
 		}},
-		types.TransactWriteItem{ConditionCheck: &types.ConditionCheck{
-			TableName:                 aws.String(s.tokens),
-			Key:                       keyOf(ownerKey(rec.Owner)),
-			ConditionExpression:       latest.Condition(),
-			ExpressionAttributeNames:  latest.Names(),
-			ExpressionAttributeValues: latest.Values(),
-		}},
+		transactCheck(s.tokens, keyOf(ownerKey(rec.Owner)), latest),
 		password)
 }
 

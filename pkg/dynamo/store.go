@@ -22,6 +22,7 @@ type API interface {
 	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
 	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
 	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
 	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
 	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
 }
@@ -102,6 +103,10 @@ const (
 	attrOwner         = "owner"     // the key of the owner item, below
 	attrRecipient     = "recipient" // keyed hash of the address mailed
 	attrLinkHash      = "link_hash" // the name's newest link, for withdrawing it
+	// until when a two-phase reset (ClaimCode, reset/complete.go) holds
+	// the name's code: one of the code's fields, so whatever removes or
+	// replaces the code removes its claim
+	attrCodeClaimedUntil = "code_claimed_until"
 
 	// per-account state ("owner#<owner>"): the account-wide rules, whose
 	// effects no answer shows (see reset.Service.owner)
@@ -111,6 +116,8 @@ const (
 	// links ("link#<sha256>"), which expire by attrExpiresAt itself
 	attrSubject = "subject"
 	attrLinkSV  = "sv"
+	// until when a two-phase reset (ClaimLink) holds the link
+	attrLinkClaimedUntil = "claimed_until"
 )
 
 // stateLifetime is how long an account's state item must outlive its last

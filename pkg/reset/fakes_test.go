@@ -27,7 +27,8 @@ type memStore struct {
 	names    map[string]*nameState
 	owners   map[string]*ownerState
 	links    map[TokenHash]LinkRecord
-	requests map[string]events // by purpose and IP
+	requests map[string]events    // by purpose and IP
+	claims   map[string]time.Time // a claimed code's id or link's hash: until when
 
 	calls []string         // the methods called, in order
 	fail  map[string]error // makes a method fail, for the fault rows
@@ -55,6 +56,7 @@ func newMemStore(accounts ...Account) *memStore {
 		owners:   map[string]*ownerState{},
 		links:    map[TokenHash]LinkRecord{},
 		requests: map[string]events{},
+		claims:   map[string]time.Time{},
 		fail:     map[string]error{},
 	}
 	for _, a := range accounts {
@@ -341,7 +343,7 @@ func (s *memStore) ConsumeCode(ctx context.Context, rec CodeRecord, acct Account
 	// Rules: the very code that was checked, still unexpired; the
 	// account's latest code or link; the password and email unchanged.
 	if n == nil || n.code == nil || n.code.ID != rec.ID || !n.code.ExpiresAt.After(now) ||
-		o == nil || o.latest != rec.ID || !s.passwordSettable(acct, rec.SessionVersion) {
+		o == nil || o.latest != rec.ID || !s.passwordSettable(acct, rec.SessionVersion) || s.claimed(rec.ID, now) {
 		return ErrInvalidCode
 	}
 	n.code = nil
@@ -411,7 +413,7 @@ func (s *memStore) ConsumeLink(ctx context.Context, rec LinkRecord, acct Account
 	// Rules: the link exists and is unexpired; it is the account's latest
 	// code or link; the password and email are unchanged.
 	if !ok || !stored.ExpiresAt.After(now) || o == nil || o.latest != string(rec.Hash) ||
-		!s.passwordSettable(acct, rec.SessionVersion) {
+		!s.passwordSettable(acct, rec.SessionVersion) || s.claimed(string(rec.Hash), now) {
 		return ErrInvalidToken
 	}
 	delete(s.links, rec.Hash)
@@ -433,6 +435,7 @@ func (s *memStore) IsLatest(ctx context.Context, owner, id string) (bool, error)
 var storeWrites = []string{
 	"CountRequest", "IssueCode", "WithdrawCode", "CountGuess", "CountOwnerFailure",
 	"ClaimNotice", "ConsumeCode", "IssueLink", "WithdrawLink", "ConsumeLink",
+	"ClaimCode", "FinishCode", "ReleaseCode", "ClaimLink", "FinishLink", "ReleaseLink",
 }
 
 // takeCalls returns the methods called since the last takeCalls.

@@ -98,6 +98,15 @@ type Store interface {
 	ClaimNotice(ctx context.Context, owner string, window time.Duration, now time.Time) (bool, error)
 	// ConsumeCode deletes the code and sets the password in one transaction.
 	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, limit GuessLimit, now time.Time) error
+	// ClaimCode marks the code as being used until now+claimFor, on
+	// condition that it is the one checked, unexpired, unclaimed (or its
+	// claim ran out) and its owner's latest: ErrInvalidCode otherwise.
+	// FinishCode then deletes it, as ConsumeCode does without the
+	// password; ReleaseCode lifts the claim. (complete.go: for a Directory
+	// that sets passwords itself.)
+	ClaimCode(ctx context.Context, rec CodeRecord, now time.Time, claimFor time.Duration) error
+	FinishCode(ctx context.Context, rec CodeRecord, limit GuessLimit) error
+	ReleaseCode(ctx context.Context, rec CodeRecord) error
 
 	// IssueLink stores rec and makes it its owner's latest record if the
 	// send limits allow; mail as in IssueCode.
@@ -108,6 +117,11 @@ type Store interface {
 	FindLink(ctx context.Context, hash TokenHash, now time.Time) (LinkRecord, error)
 	// ConsumeLink deletes the link and sets the password in one transaction.
 	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error
+	// ClaimLink, FinishLink and ReleaseLink are ClaimCode's, for a link:
+	// ErrInvalidToken when it cannot be claimed.
+	ClaimLink(ctx context.Context, rec LinkRecord, now time.Time, claimFor time.Duration) error
+	FinishLink(ctx context.Context, rec LinkRecord) error
+	ReleaseLink(ctx context.Context, rec LinkRecord) error
 	// IsLatest reports, without writing, whether the record id is still
 	// its owner's latest.
 	IsLatest(ctx context.Context, owner, id string) (bool, error)
@@ -166,30 +180,35 @@ type Breaches interface {
 
 // Service runs the flows. Build it with New.
 type Service struct {
-	accounts Directory
-	store    Store
-	mailer   Mailer
-	keys     Keys
-	hasher   Hasher
-	policy   password.Policy
-	breaches Breaches
-	sessions Sessions
-	settings Settings
-	now      func() time.Time
-	random   io.Reader
-	log      *slog.Logger
-	mailTime *latencySample
+	accounts  Directory
+	passwords Passwords
+	store     Store
+	mailer    Mailer
+	keys      Keys
+	hasher    Hasher
+	policy    password.Policy
+	breaches  Breaches
+	sessions  Sessions
+	settings  Settings
+	now       func() time.Time
+	random    io.Reader
+	log       *slog.Logger
+	mailTime  *latencySample
 }
 
 // Deps are the Service's collaborators. Now and Random default to the wall
 // clock and crypto/rand; tests inject a fake clock instead of sleeping.
 type Deps struct {
 	Accounts Directory
-	Store    Store
-	Mailer   Mailer
-	Keys     Keys
-	Hasher   Hasher
-	Policy   password.Policy
+	// Passwords, if not nil, sets passwords in the Directory, which then
+	// cannot join the Store's transaction: resets complete in two phases
+	// (complete.go). Nil for the Store's own users table.
+	Passwords Passwords
+	Store     Store
+	Mailer    Mailer
+	Keys      Keys
+	Hasher    Hasher
+	Policy    password.Policy
 	// Breaches, if not nil, is asked about a new password once its code or
 	// link has proved right; nil skips the check.
 	Breaches Breaches
@@ -204,19 +223,20 @@ type Deps struct {
 // New returns a Service over deps with settings.
 func New(deps Deps, settings Settings) *Service {
 	s := &Service{
-		accounts: deps.Accounts,
-		store:    deps.Store,
-		mailer:   countingMailer{deps.Mailer}, // counts.go: every mail counted
-		keys:     deps.Keys,
-		hasher:   deps.Hasher,
-		policy:   deps.Policy,
-		breaches: deps.Breaches,
-		sessions: deps.Sessions,
-		settings: settings,
-		now:      deps.Now,
-		random:   deps.Random,
-		log:      deps.Log,
-		mailTime: newLatencySample(),
+		accounts:  deps.Accounts,
+		passwords: deps.Passwords,
+		store:     deps.Store,
+		mailer:    countingMailer{deps.Mailer}, // counts.go: every mail counted
+		keys:      deps.Keys,
+		hasher:    deps.Hasher,
+		policy:    deps.Policy,
+		breaches:  deps.Breaches,
+		sessions:  deps.Sessions,
+		settings:  settings,
+		now:       deps.Now,
+		random:    deps.Random,
+		log:       deps.Log,
+		mailTime:  newLatencySample(),
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -113,16 +113,25 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if !acct.Active || acct.SessionVersion != rec.SessionVersion || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
 		return ErrInvalidCode
 	}
-	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
-	if err != nil {
+	if err := s.checkNewPassword(ctx, acct, req.NewPassword); err != nil {
 		return err
 	}
 	// One transaction deletes the code and sets the password, conditioned
 	// on the code being the one just checked and still its account's
 	// latest secret, and on the account's session_version and email being
 	// unchanged since: of many racing right guesses one wins, and a
-	// password or email changed meanwhile kills the code.
-	if err := s.store.ConsumeCode(ctx, rec, acct, newHash, s.guessLimit(), now); err != nil {
+	// password or email changed meanwhile kills the code. Or two phases
+	// that promise the same (complete.go).
+	err = s.complete(ctx, acct, rec.SessionVersion, req.NewPassword, completion{
+		consume: func(ctx context.Context, newHash string) error {
+			return s.store.ConsumeCode(ctx, rec, acct, newHash, s.guessLimit(), now)
+		},
+		claim:   func(ctx context.Context) error { return s.store.ClaimCode(ctx, rec, now, claimFor) },
+		finish:  func(ctx context.Context) error { return s.store.FinishCode(ctx, rec, s.guessLimit()) },
+		release: func(ctx context.Context) error { return s.store.ReleaseCode(ctx, rec) },
+		invalid: ErrInvalidCode,
+	})
+	if err != nil {
 		return fmt.Errorf("consume code: %w", err)
 	}
 	completed(ctx, channelCode)
@@ -168,12 +177,12 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 	s.log.InfoContext(ctx, "account failure budget spent; owner told", "account", acct.ID)
 }
 
-// newPasswordHash applies the rules that need the account, asks Breaches
-// when there is one, then hashes. The flows call it only after the code or
+// checkNewPassword applies the rules that need the account and asks
+// Breaches when there is one. The flows call it only after the code or
 // link proved right, so a wrong guess never makes the outbound call.
-func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain string) (string, error) {
+func (s *Service) checkNewPassword(ctx context.Context, acct Account, plain string) error {
 	if err := s.policy.Check(plain, acct.Email, acct.Username); err != nil {
-		return "", passwordRefused(ctx, err)
+		return passwordRefused(ctx, err)
 	}
 	if s.breaches != nil {
 		found, err := s.breaches.Breached(ctx, plain)
@@ -184,23 +193,24 @@ func (s *Service) newPasswordHash(ctx context.Context, acct Account, plain strin
 			s.log.WarnContext(ctx, "breached-password check failed; password allowed", "account", acct.ID, "error", err)
 			breachCheckFailed(ctx)
 		} else if found {
-			return "", passwordRefused(ctx, &password.Rejection{Reason: password.ReasonBreached, Rule: password.RuleBreached})
+			return passwordRefused(ctx, &password.Rejection{Reason: password.ReasonBreached, Rule: password.RuleBreached})
 		}
+	}
+	if acct.PasswordHash == "" {
+		// A directory that never reveals hashes (Cognito) keeps its own
+		// password history, if any.
+		return nil
 	}
 	if err := s.policy.CheckNotCurrent(plain, acct.PasswordHash); err != nil {
 		var r *password.Rejection
 		if errors.As(err, &r) {
-			return "", passwordRefused(ctx, err)
+			return passwordRefused(ctx, err)
 		}
 		// A stored hash in a format we cannot read (an app's own scheme)
 		// must not block every reset of the account.
 		s.log.WarnContext(ctx, "compare with current password", "account", acct.ID, "error", err)
 	}
-	h, err := s.hasher.Hash(plain)
-	if err != nil {
-		return "", fmt.Errorf("hash password: %w", err)
-	}
-	return h, nil
+	return nil
 }
 
 // endSessionsTimeout bounds ending the sessions, so that a slow sessions

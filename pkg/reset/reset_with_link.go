@@ -37,14 +37,22 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	if err != nil {
 		return err
 	}
-	newHash, err := s.newPasswordHash(ctx, acct, req.NewPassword)
-	if err != nil {
+	if err := s.checkNewPassword(ctx, acct, req.NewPassword); err != nil {
 		return err
 	}
 	// Conditioned on the link still existing and unexpired, being the
 	// account's latest secret, and the session_version and email it was
-	// issued under.
-	if err := s.store.ConsumeLink(ctx, rec, acct, newHash, now); err != nil {
+	// issued under; in one transaction, or in two phases (complete.go).
+	err = s.complete(ctx, acct, rec.SessionVersion, req.NewPassword, completion{
+		consume: func(ctx context.Context, newHash string) error {
+			return s.store.ConsumeLink(ctx, rec, acct, newHash, now)
+		},
+		claim:   func(ctx context.Context) error { return s.store.ClaimLink(ctx, rec, now, claimFor) },
+		finish:  func(ctx context.Context) error { return s.store.FinishLink(ctx, rec) },
+		release: func(ctx context.Context) error { return s.store.ReleaseLink(ctx, rec) },
+		invalid: ErrInvalidToken,
+	})
+	if err != nil {
 		return fmt.Errorf("consume link: %w", err)
 	}
 	completed(ctx, channelLink)
