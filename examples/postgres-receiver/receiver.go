@@ -35,11 +35,9 @@ type answer struct {
 
 func ok(body any) answer { return answer{http.StatusOK, body} }
 
-type errorBody struct {
-	Error string `json:"error"`
+func refuse(status int, word string) answer {
+	return answer{status, webhook.ErrorAnswer{Error: word}}
 }
-
-func refuse(status int, word string) answer { return answer{status, errorBody{word}} }
 
 // newHandler serves the protocol of pkg/webhook: every request's Standard
 // Webhooks signature is checked against secrets before anything is read
@@ -87,25 +85,6 @@ func write(w http.ResponseWriter, a answer) {
 
 var badRequest = refuse(http.StatusBadRequest, "bad_request")
 
-type lookupRequest struct {
-	By    string `json:"by"`
-	Value string `json:"value"`
-}
-
-type account struct {
-	ID           string `json:"id"`
-	Email        string `json:"email"`
-	Username     string `json:"username"`
-	Verified     bool   `json:"verified"`
-	Enabled      bool   `json:"enabled"`
-	Version      int64  `json:"version"`
-	PasswordHash string `json:"password_hash,omitempty"`
-}
-
-type lookupAnswer struct {
-	Account *account `json:"account"`
-}
-
 // lookupWhere is each lookup's condition. By email it compares lower-cased
 // addresses on the indexed generated column.
 var lookupWhere = map[string]string{
@@ -115,7 +94,7 @@ var lookupWhere = map[string]string{
 }
 
 func (r *receiver) lookup(ctx context.Context, body []byte) (answer, error) {
-	var req lookupRequest
+	var req webhook.LookupRequest
 	if json.Unmarshal(body, &req) != nil || req.Value == "" {
 		return badRequest, nil
 	}
@@ -130,8 +109,8 @@ func (r *receiver) lookup(ctx context.Context, body []byte) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (account, error) {
-		var a account
+	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (webhook.Account, error) {
+		var a webhook.Account
 		err := row.Scan(&a.ID, &a.Email, &a.Username, &a.Verified, &a.Enabled, &a.Version, &a.PasswordHash)
 		return a, err
 	})
@@ -142,7 +121,7 @@ func (r *receiver) lookup(ctx context.Context, body []byte) (answer, error) {
 	case 0:
 		// Not found is an answer (200), never a 404: a 404 is what a wrong
 		// URL gets, and passreset must not take it for "no such account".
-		return ok(lookupAnswer{}), nil
+		return ok(webhook.LookupAnswer{}), nil
 	case 1:
 	default:
 		return refuse(http.StatusConflict, webhook.ConflictAmbiguous), nil
@@ -153,21 +132,11 @@ func (r *receiver) lookup(ctx context.Context, body []byte) (answer, error) {
 		// makes to refuse the current password as the new one.
 		acct.PasswordHash = ""
 	}
-	return ok(lookupAnswer{Account: &acct}), nil
-}
-
-type setPasswordRequest struct {
-	ID              string `json:"id"`
-	PasswordHash    string `json:"password_hash"`
-	ExpectedVersion int64  `json:"expected_version"`
-}
-
-type setPasswordAnswer struct {
-	Version int64 `json:"version"`
+	return ok(webhook.LookupAnswer{Account: &acct}), nil
 }
 
 func (r *receiver) setPassword(ctx context.Context, body []byte) (answer, error) {
-	var req setPasswordRequest
+	var req webhook.SetPasswordRequest
 	if json.Unmarshal(body, &req) != nil || req.ID == "" || req.PasswordHash == "" {
 		return badRequest, nil
 	}
@@ -180,7 +149,7 @@ func (r *receiver) setPassword(ctx context.Context, body []byte) (answer, error)
 		WHERE id = $1 AND version = $3 RETURNING version`,
 		req.ID, req.PasswordHash, req.ExpectedVersion).Scan(&version)
 	if err == nil {
-		return ok(setPasswordAnswer{Version: version}), nil
+		return ok(webhook.SetPasswordAnswer{Version: &version}), nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return answer{}, err
@@ -194,7 +163,7 @@ func (r *receiver) setPassword(ctx context.Context, body []byte) (answer, error)
 		req.ID, req.PasswordHash).Scan(&version, &same)
 	switch {
 	case err == nil && same && version == req.ExpectedVersion+1:
-		return ok(setPasswordAnswer{Version: version}), nil
+		return ok(webhook.SetPasswordAnswer{Version: &version}), nil
 	case err == nil, errors.Is(err, pgx.ErrNoRows):
 		// Changed elsewhere, or gone: either way not the account read.
 		return refuse(http.StatusConflict, webhook.ConflictVersionMoved), nil
@@ -203,16 +172,8 @@ func (r *receiver) setPassword(ctx context.Context, body []byte) (answer, error)
 	}
 }
 
-type endSessionsRequest struct {
-	ID string `json:"id"`
-}
-
-type endSessionsAnswer struct {
-	Ended int64 `json:"ended"`
-}
-
 func (r *receiver) endSessions(ctx context.Context, body []byte) (answer, error) {
-	var req endSessionsRequest
+	var req webhook.EndSessionsRequest
 	if json.Unmarshal(body, &req) != nil || req.ID == "" {
 		return badRequest, nil
 	}
@@ -222,5 +183,5 @@ func (r *receiver) endSessions(ctx context.Context, body []byte) (answer, error)
 	if err != nil {
 		return answer{}, err
 	}
-	return ok(endSessionsAnswer{Ended: tag.RowsAffected()}), nil
+	return ok(webhook.EndSessionsAnswer{Ended: tag.RowsAffected()}), nil
 }

@@ -84,20 +84,6 @@ func (e *HookError) Error() string {
 
 func (e *HookError) Unwrap() error { return e.Err }
 
-// Account is an account as the hook answers it.
-type Account struct {
-	ID       string `json:"id"`
-	Email    string `json:"email"`
-	Username string `json:"username"`
-	Verified bool   `json:"verified"`
-	Enabled  bool   `json:"enabled"`
-	// Version is the account's optimistic-lock counter, to be passed back
-	// as SetPassword's expectedVersion.
-	Version int64 `json:"version"`
-	// PasswordHash is set by AccountByID only.
-	PasswordHash string `json:"password_hash,omitempty"`
-}
-
 // Config is how to reach a team's hook.
 type Config struct {
 	// BaseURL is the hook's base, "https://accounts.example.com/passreset";
@@ -186,16 +172,6 @@ func or(d, def time.Duration) time.Duration {
 	return def
 }
 
-// lookupRequest is the body of a lookup.
-type lookupRequest struct {
-	By    string `json:"by"`
-	Value string `json:"value"`
-}
-
-type lookupAnswer struct {
-	Account *Account `json:"account"`
-}
-
 // AccountByEmail finds the account whose email is email, compared
 // lower-cased. An unknown address is the zero Account and no error. It
 // returns ErrAmbiguous, a *HookError, or the context's error.
@@ -216,8 +192,8 @@ func (c *Client) AccountByID(ctx context.Context, id string) (Account, error) {
 }
 
 func (c *Client) lookup(ctx context.Context, by, value string) (Account, error) {
-	var answer lookupAnswer
-	if err := c.call(ctx, "lookup", PathLookup, lookupRequest{By: by, Value: value}, &answer, ConflictAmbiguous); err != nil {
+	var answer LookupAnswer
+	if err := c.call(ctx, "lookup", PathLookup, LookupRequest{By: by, Value: value}, &answer, ConflictAmbiguous); err != nil {
 		return Account{}, err
 	}
 	if answer.Account == nil {
@@ -235,23 +211,13 @@ func (c *Client) lookup(ctx context.Context, by, value string) (Account, error) 
 	return acct, nil
 }
 
-type setPasswordRequest struct {
-	ID              string `json:"id"`
-	PasswordHash    string `json:"password_hash"`
-	ExpectedVersion int64  `json:"expected_version"`
-}
-
-type setPasswordAnswer struct {
-	Version *int64 `json:"version"`
-}
-
 // SetPassword sets the account's password hash if the account is still at
 // expectedVersion, and returns its new version. A retry of a change the hook
 // already applied is answered as applied (see the package doc). It returns
 // ErrVersionMoved, a *HookError, or the context's error.
 func (c *Client) SetPassword(ctx context.Context, id, passwordHash string, expectedVersion int64) (int64, error) {
-	var answer setPasswordAnswer
-	req := setPasswordRequest{ID: id, PasswordHash: passwordHash, ExpectedVersion: expectedVersion}
+	var answer SetPasswordAnswer
+	req := SetPasswordRequest{ID: id, PasswordHash: passwordHash, ExpectedVersion: expectedVersion}
 	if err := c.call(ctx, "set-password", PathSetPassword, req, &answer, ConflictVersionMoved); err != nil {
 		return 0, err
 	}
@@ -261,19 +227,10 @@ func (c *Client) SetPassword(ctx context.Context, id, passwordHash string, expec
 	return *answer.Version, nil
 }
 
-type endSessionsRequest struct {
-	ID string `json:"id"`
-}
-
 // EndSessions ends every session of the account. Ending none is no error.
 // It returns a *HookError or the context's error.
 func (c *Client) EndSessions(ctx context.Context, id string) error {
-	return c.call(ctx, "end-sessions", PathEndSessions, endSessionsRequest{ID: id}, &struct{}{}, "")
-}
-
-// conflictAnswer is the body of a 409.
-type conflictAnswer struct {
-	Error string `json:"error"`
+	return c.call(ctx, "end-sessions", PathEndSessions, EndSessionsRequest{ID: id}, &struct{}{}, "")
 }
 
 // call sends one call, retrying as the package doc says, and decodes a 2xx
@@ -306,7 +263,7 @@ func (c *Client) call(ctx context.Context, name, path string, request, answer an
 			}
 			return nil
 		case status == http.StatusConflict:
-			var ca conflictAnswer
+			var ca ErrorAnswer
 			if json.Unmarshal(answerBody, &ca) == nil && conflict != "" && ca.Error == conflict {
 				return conflictError(conflict)
 			}
