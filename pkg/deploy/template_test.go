@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -381,19 +382,33 @@ func conditionHolds(template any, name string) (bool, bool) {
 	return *res.Value, true
 }
 
-// loadVariants loads the real template once per variant.
+// parsed holds the real template's variants, parsed once per test binary:
+// every check reads them and none writes, and parsing them again for each
+// of some thirty checks was most of this package's time under -race.
+var parsed struct {
+	once   sync.Once
+	stacks []*stack
+	err    error
+}
+
+// loadVariants returns the real template parsed once per variant.
 func loadVariants(t *testing.T) []*stack {
 	t.Helper()
-	data := readTemplate(t)
-	var stacks []*stack
-	for _, v := range variants {
-		s, err := load(data, v)
-		if err != nil {
-			t.Fatalf("template.yaml (%s): %v", v.name, err)
+	parsed.once.Do(func() {
+		data := readTemplate(t)
+		for _, v := range variants {
+			s, err := load(data, v)
+			if err != nil {
+				parsed.err = fmt.Errorf("template.yaml (%s): %w", v.name, err)
+				return
+			}
+			parsed.stacks = append(parsed.stacks, s)
 		}
-		stacks = append(stacks, s)
+	})
+	if parsed.err != nil {
+		t.Fatal(parsed.err)
 	}
-	return stacks
+	return parsed.stacks
 }
 
 // runCheck reports every problem a check finds in every variant.
