@@ -17,6 +17,7 @@ import (
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 	"github.com/passreset/passreset/pkg/ses"
+	"github.com/passreset/passreset/pkg/webhook"
 )
 
 // Config is every setting of the service.
@@ -26,11 +27,22 @@ type Config struct {
 	Mail     ses.Settings
 
 	TokensTable string
-	Users       dynamo.UsersTable
+	// UsersBackend is where the accounts live: BackendDynamoDB, the Users
+	// table; or BackendWebhook, a team's hook at WebhookURL, and Users is
+	// then the zero UsersTable (the USERS_* variables are not read).
+	UsersBackend string
+	Users        dynamo.UsersTable
 	// Sessions is the app's sessions table, where a reset deletes the
 	// account's sessions; Name is "" when there is none (SESSIONS_TABLE
 	// unset), and a reset only bumps session_version.
 	Sessions dynamo.SessionsTable
+
+	// WebhookURL is the team's account hook's base URL and WebhookSecrets
+	// the Standard Webhooks secrets its calls are signed with (the new one
+	// and the old while rotating); both set only with BackendWebhook. A
+	// webhook.Secret prints itself redacted.
+	WebhookURL     string
+	WebhookSecrets []webhook.Secret
 
 	// HMACKeySecretARN names the Secrets Manager secret holding the code
 	// key (deployed). Without it, HMACKey and HMACKeyID (local) are used.
@@ -59,6 +71,12 @@ type Config struct {
 	APIURL string
 }
 
+// The values of USERS_BACKEND.
+const (
+	BackendDynamoDB = "dynamodb"
+	BackendWebhook  = "webhook"
+)
+
 // Variables lists every environment variable Load reads, with its default
 // ("" for none), for the template test and the README.
 var Variables = []struct{ Name, Default string }{
@@ -80,6 +98,9 @@ var Variables = []struct{ Name, Default string }{
 	{"APP_NAME", "passreset"},
 	{"SES_CONFIGURATION_SET", ""},
 	{"TOKENS_TABLE", ""},
+	{"USERS_BACKEND", BackendDynamoDB},
+	{"WEBHOOK_URL", ""},
+	{"WEBHOOK_SECRET", ""},
 	{"USERS_TABLE", ""},
 	{"USERS_KEY_ATTRIBUTE", "user_id"},
 	{"USERS_EMAIL_INDEX", "email-index"},
@@ -150,7 +171,36 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.AllowedOrigins = r.origins("ALLOWED_ORIGINS")
 	c.APIURL = r.optionalURL("API_URL")
 	c.TokensTable = r.required("TOKENS_TABLE")
-	c.Users = dynamo.UsersTable{
+	c.UsersBackend = r.backend("USERS_BACKEND")
+	switch c.UsersBackend {
+	case BackendDynamoDB:
+		c.Users = r.usersTable()
+		r.unused("WEBHOOK_URL", "is set but USERS_BACKEND is dynamodb: the hook would never be called; unset it or set USERS_BACKEND=webhook")
+		r.unused("WEBHOOK_SECRET", "is set but USERS_BACKEND is dynamodb: unset it or set USERS_BACKEND=webhook")
+	case BackendWebhook:
+		// The USERS_* variables describe a DynamoDB users table, which
+		// this back-end has none of: they are not read, so the template's
+		// defaults for them do no harm and need no clearing.
+		c.WebhookURL = r.hookURL("WEBHOOK_URL")
+		c.WebhookSecrets = r.webhookSecrets("WEBHOOK_SECRET")
+	}
+	c.Sessions = r.sessions()
+	if c.UsersBackend == BackendWebhook && c.Sessions.Name != "" {
+		// The hook's end-sessions call ends them; a sessions table as
+		// well would be a second, silent place for the same rule.
+		r.fail("SESSIONS_TABLE", "is set but USERS_BACKEND is webhook: the hook's end-sessions call ends an account's sessions; unset SESSIONS_TABLE")
+	}
+	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
+	c.HMACKeyID = r.text("HMAC_KEY_ID")
+	if c.HMACKeySecretARN == "" {
+		c.HMACKey = r.hexKey("HMAC_KEY")
+	}
+	return c, r.err()
+}
+
+// usersTable reads the DynamoDB users table of BackendDynamoDB.
+func (r *reader) usersTable() dynamo.UsersTable {
+	t := dynamo.UsersTable{
 		Name:                       r.required("USERS_TABLE"),
 		KeyAttribute:               r.required("USERS_KEY_ATTRIBUTE"),
 		EmailIndex:                 r.optional("USERS_EMAIL_INDEX"),
@@ -163,19 +213,70 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 		VerifiedAttribute:          r.optional("USERS_VERIFIED_ATTRIBUTE"),
 		EnabledAttribute:           r.optional("USERS_ENABLED_ATTRIBUTE"),
 	}
-	if c.Users.EmailIndex == "" {
+	if t.EmailIndex == "" {
 		// The email as the table's key is not supported: a send would
 		// have to read the whole account, password hash included, where
 		// an index gives it only what a lookup needs.
 		r.fail("USERS_EMAIL_INDEX", "is empty: lookups by email need a global secondary index on USERS_EMAIL_ATTRIBUTE")
 	}
-	c.Sessions = r.sessions()
-	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
-	c.HMACKeyID = r.text("HMAC_KEY_ID")
-	if c.HMACKeySecretARN == "" {
-		c.HMACKey = r.hexKey("HMAC_KEY")
+	return t
+}
+
+// backend reads USERS_BACKEND.
+func (r *reader) backend(name string) string {
+	switch v := r.text(name); v {
+	case BackendDynamoDB, BackendWebhook:
+		return v
+	default:
+		r.fail(name, fmt.Sprintf("is %q; want %s or %s", v, BackendDynamoDB, BackendWebhook))
+		return ""
 	}
-	return c, r.err()
+}
+
+// hookURL reads the hook's base URL, which must be absolute http(s). Unlike
+// the other URLs it is not echoed in an error: a team may carry a token in
+// its path or query.
+func (r *reader) hookURL(name string) string {
+	v := r.text(name)
+	if v == "" {
+		r.fail(name, "is required with USERS_BACKEND=webhook: the hook's base URL, e.g. https://accounts.example.com/passreset")
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		r.fail(name, "is not an absolute http or https URL (its value is not shown)")
+	}
+	return v
+}
+
+// unused refuses a variable that the chosen back-end would ignore: a
+// setting that does nothing is a mistake the team should hear of.
+func (r *reader) unused(name, problem string) {
+	if r.text(name) != "" {
+		r.fail(name, problem)
+	}
+}
+
+// webhookSecrets reads one or more Standard Webhooks secrets separated by
+// spaces: every request carries one signature per secret, so during a
+// rotation the hook accepts it with the old secret or the new. Neither the
+// value nor any part of it is ever echoed in an error.
+func (r *reader) webhookSecrets(name string) []webhook.Secret {
+	fields := strings.Fields(r.text(name))
+	if len(fields) == 0 {
+		r.fail(name, "is required with USERS_BACKEND=webhook: one or more Standard Webhooks secrets (whsec_ and the base64 of 24 to 64 bytes), separated by spaces")
+		return nil
+	}
+	secrets := make([]webhook.Secret, 0, len(fields))
+	for i, f := range fields {
+		s, err := webhook.ParseSecret(f)
+		if err != nil {
+			r.fail(name, fmt.Sprintf("has a secret (item %d of %d) that is not whsec_ and the base64 of 24 to 64 bytes; its value is not shown", i+1, len(fields)))
+			continue
+		}
+		secrets = append(secrets, s)
+	}
+	return secrets
 }
 
 // reader collects every problem instead of stopping at the first.

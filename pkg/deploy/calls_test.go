@@ -557,6 +557,12 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 		}
 	}
 	for _, s := range loadVariants(t) {
+		if s.v.webhook() {
+			// The recorder runs the dynamodb back-end; the webhook
+			// variant's grants are held to permissionsOf by checkPolicies
+			// and the SAM translation instead.
+			continue
+		}
 		for _, p := range r.compare(s) {
 			t.Errorf("%s: %s", s.v.name, p)
 		}
@@ -602,7 +608,7 @@ func TestPoliciesAreWhatTheCodeCalls(t *testing.T) {
 		},
 		{
 			name: "updated attribute not listed",
-			old:  "                    - !Ref UsersSessionVersionAttribute\n",
+			old:  "                      - !Ref UsersSessionVersionAttribute\n",
 			new:  "",
 			want: `function OtpValidateFunction: its users-table updates name USERS_SESSION_VERSION_ATTRIBUTE ("session_version"), which its policy's dynamodb:Attributes does not list`,
 		},

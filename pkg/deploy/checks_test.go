@@ -2,6 +2,7 @@ package deploy_test
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -78,6 +79,20 @@ var permissions = map[string]map[resource][]string{
 	},
 }
 
+// permissionsOf is permissions[dir] as v deploys it: with the webhook
+// back-end the users table's actions are gone (arn gives it none), and a
+// right code is claimed in a transaction whose check on the owner's item
+// needs dynamodb:ConditionCheckItem (pkg/dynamo's ClaimCode).
+func permissionsOf(v variant, dir string) (map[resource][]string, bool) {
+	p, ok := permissions[dir]
+	if !ok || !v.webhook() || dir != "otp-validate" {
+		return p, ok
+	}
+	out := maps.Clone(p)
+	out[tokensTable] = append(slices.Clip(p[tokensTable]), "dynamodb:ConditionCheckItem")
+	return out, true
+}
+
 // completesResets reports whether the function serving dir completes
 // resets: it changes passwords (the users table's UpdateItem), so it ends
 // sessions too, and only it is told of the sessions table.
@@ -102,9 +117,12 @@ func (s *stack) arn(r resource) string {
 	case usersTable:
 		return s.v.usersTable
 	case usersEmailIndex:
+		if s.v.usersTable == "" {
+			return ""
+		}
 		return s.v.usersTable + "/index/email-index"
 	case usersUsernameIndex:
-		if !s.v.hasUsernameIndex() {
+		if !s.v.hasUsernameIndex() || s.v.usersTable == "" {
 			return ""
 		}
 		return s.v.usersTable + "/index/username-index"
@@ -396,7 +414,7 @@ func checkPolicies(s *stack) []string {
 	resources, _ := s.raw["Resources"].(map[string]any)
 	for _, dir := range sortedKeys(s.functions()) {
 		id := logicalID(dir)
-		allowed, ok := permissions[dir]
+		allowed, ok := permissionsOf(s.v, dir)
 		if !ok {
 			problems = append(problems, fmt.Sprintf("function %s: no entry in the test's permissions table", id))
 			continue
@@ -460,6 +478,11 @@ func wiredEnvironment(v variant) map[string]string {
 	if !v.hasUsernameIndex() {
 		usernameIndex = ""
 	}
+	backend, secret := "dynamodb", ""
+	if v.webhook() {
+		backend = "webhook"
+		secret = "{{resolve:secretsmanager:" + v.param("WebhookSecretArn") + ":SecretString}}"
+	}
 	return map[string]string{
 		"TOKENS_TABLE":           "${TokensTable}",
 		"USERS_TABLE":            v.usersName,
@@ -469,6 +492,9 @@ func wiredEnvironment(v variant) map[string]string {
 		"ALLOWED_ORIGINS":        v.param("AllowedOrigins"),
 		"SES_CONFIGURATION_SET":  "${MailConfigurationSet}",
 		"USERS_EMAIL_INDEX":      "email-index",
+		"USERS_BACKEND":          backend,
+		"WEBHOOK_URL":            v.param("WebhookUrl"),
+		"WEBHOOK_SECRET":         secret,
 		"USERS_USERNAME_INDEX":   usernameIndex,
 		"SESSIONS_TABLE":         v.sessionsTable(),
 		"SESSIONS_ACCOUNT_INDEX": v.param("SessionsAccountIndexName"),

@@ -125,8 +125,8 @@ func TestChecksCatchBreakage(t *testing.T) {
 		},
 		{
 			name:  "users table update of another attribute",
-			old:   "                    - !Ref UsersEmailAttribute\n",
-			new:   "                    - !Ref UsersEmailAttribute\n                    - !Ref UsersVerifiedAttribute\n",
+			old:   "                      - !Ref UsersEmailAttribute\n",
+			new:   "                      - !Ref UsersEmailAttribute\n                      - !Ref UsersVerifiedAttribute\n",
 			check: checkUsersTableUpdates,
 			want:  `function OtpValidateFunction: statement ChangePassword may update "verified" of the users table`,
 		},

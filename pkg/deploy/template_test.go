@@ -59,7 +59,12 @@ func (v variant) param(name string) string {
 }
 
 // createsUsersTable: v deploys the template's own users table.
-func (v variant) createsUsersTable() bool { return v.param("ExistingUsersTableName") == "" }
+func (v variant) createsUsersTable() bool {
+	return v.param("ExistingUsersTableName") == "" && !v.webhook()
+}
+
+// webhook: v keeps its accounts behind a team's hook, with no users table.
+func (v variant) webhook() bool { return v.param("UsersBackend") == "webhook" }
 
 // hasUsernameIndex: v's users table has an index on the user name.
 func (v variant) hasUsernameIndex() bool {
@@ -151,6 +156,17 @@ var variants = []variant{
 		},
 		usersTable: "${UsersTable.Arn}",
 		usersName:  "${UsersTable}",
+	},
+	{
+		// The accounts behind a team's signed hook: no users table, no
+		// grant on one, the hook's secret from the team's Secrets Manager
+		// secret as a dynamic reference.
+		name: "webhook back-end",
+		params: map[string]any{
+			"UsersBackend":     "webhook",
+			"WebhookUrl":       "https://accounts.example.com/passreset",
+			"WebhookSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:passreset-hook-AbCdEf",
+		},
 	},
 	{
 		// The alarms mail an address, through a topic the stack creates.

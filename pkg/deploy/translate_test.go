@@ -392,7 +392,8 @@ func checkTranslatedPolicies(tr *translation) []string {
 			problems = append(problems, fmt.Sprintf("role %sRole: managed policies %s, want [%s] only", id, got, logs))
 		}
 		want := map[string]bool{}
-		for r, actions := range permissions[dir] {
+		perms, _ := permissionsOf(tr.v, dir)
+		for r, actions := range perms {
 			if s.arn(r) == "" {
 				continue
 			}

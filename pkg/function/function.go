@@ -14,6 +14,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
@@ -30,6 +32,7 @@ import (
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 	"github.com/passreset/passreset/pkg/ses"
+	"github.com/passreset/passreset/pkg/webhook"
 )
 
 // Clients are the AWS clients the service uses.
@@ -170,9 +173,19 @@ func (noKeys) ByID(context.Context, string) (reset.Key, error) { return reset.Ke
 
 // newService wires the flows over the clients with keys.
 func newService(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger, now func() time.Time) (Service, error) {
+	deps, store, err := depsOf(cfg, c, keys, log, now)
+	if err != nil {
+		return Service{}, err
+	}
+	return Service{Flows: reset.New(deps, cfg.Reset), Store: store}, nil
+}
+
+// depsOf builds the flows' collaborators from cfg: the store, and the
+// directory the chosen USERS_BACKEND names.
+func depsOf(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger, now func() time.Time) (reset.Deps, *dynamo.Store, error) {
 	hasher, err := password.NewHasher(cfg.Password.Algorithm)
 	if err != nil {
-		return Service{}, fmt.Errorf("PASSWORD_HASH: %w", err)
+		return reset.Deps{}, nil, fmt.Errorf("PASSWORD_HASH: %w", err)
 	}
 	store := dynamo.New(c.DynamoDB, cfg.TokensTable, cfg.Users)
 	deps := reset.Deps{
@@ -193,8 +206,41 @@ func newService(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger,
 		// sessions to the session_version bump alone.
 		deps.Sessions = dynamo.NewSessions(c.DynamoDB, cfg.Sessions)
 	}
-	flows := reset.New(deps, cfg.Reset)
-	return Service{Flows: flows, Store: store}, nil
+	if cfg.UsersBackend == config.BackendWebhook {
+		// The accounts are the team's, behind its hook: it finds them,
+		// sets their passwords (in two phases, as it cannot join the
+		// tokens table's transaction) and ends their sessions. The store
+		// keeps codes, links and counters. No call is made here.
+		client, err := webhook.New(webhook.Config{
+			BaseURL:    cfg.WebhookURL,
+			Secrets:    cfg.WebhookSecrets,
+			HTTPClient: hookHTTPClient(),
+		})
+		if err != nil {
+			return reset.Deps{}, nil, fmt.Errorf("WEBHOOK_URL: %w", err)
+		}
+		dir := webhook.NewDirectory(client)
+		deps.Accounts, deps.Passwords, deps.Sessions = dir, dir, dir
+	}
+	return deps, store, nil
+}
+
+// hookHTTPClient is the HTTP client of the team's hook. The client bounds
+// each attempt (2 s) and keeps clear of the function's deadline; these
+// bound the steps inside an attempt, so a hook that accepts the connection
+// and never answers its TLS handshake or headers is given up on just as
+// soon, and the connections are reused between invocations of a warm
+// function.
+func hookHTTPClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSHandshakeTimeout:   2 * time.Second,
+		ResponseHeaderTimeout: 2 * time.Second,
+		IdleConnTimeout:       60 * time.Second,
+		MaxIdleConnsPerHost:   16,
+		ForceAttemptHTTP2:     true,
+	}}
 }
 
 // Logger is the JSON logger every function writes to standard output,
