@@ -1,6 +1,7 @@
 // Command postgres-receiver is a reference receiver of passreset's account
-// hook (pkg/webhook) that keeps the users in PostgreSQL (schema.sql). A team
-// runs it as it is, or reads it to write its own; README.md says how.
+// hook (pkg/webhook) that keeps the users in PostgreSQL. It serves package
+// receiver, which holds the handler and the schema (receiver/schema.sql). A
+// team runs it as it is, or reads it to write its own; README.md says how.
 //
 // Settings, from the environment:
 //
@@ -24,6 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/passreset/passreset/examples/postgres-receiver/receiver"
 	"github.com/passreset/passreset/pkg/webhook"
 )
 
@@ -69,7 +71,7 @@ func run(ctx context.Context, getenv func(string) string) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	srv := &http.Server{
 		Addr:              addr,
-		Handler:           newHandler(db, secrets, time.Now, log),
+		Handler:           receiver.New(db, secrets, time.Now, log),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      10 * time.Second,

@@ -1,11 +1,15 @@
 // Package apptest runs the whole service for tests: the real store on
 // DynamoDB Local, the real mailer on the SES emulator, the real flows and
 // the real HTTP edge, with a fake clock and a count of every AWS call.
-// Each Env has tables of its own, so tests can run in parallel.
+// Each Env has tables of its own, so tests can run in parallel. The
+// accounts are in DynamoDB, or, with PASSRESET_TEST_USERS_BACKEND=webhook,
+// in PostgreSQL behind the signed hook (users.go, hook.go).
 //
-// Test binaries that use it start the emulators once in TestMain:
+// Test binaries that use it start the emulators once in TestMain, with
+// emulator.Run, or with Run, which also starts PostgreSQL for the webhook
+// back-end:
 //
-//	func TestMain(m *testing.M) { os.Exit(emulator.Run(m)) }
+//	func TestMain(m *testing.M) { os.Exit(apptest.Run(m)) }
 package apptest
 
 import (
@@ -25,6 +29,7 @@ import (
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
@@ -34,7 +39,6 @@ import (
 	"github.com/passreset/passreset/pkg/gateway/apigwtest"
 	"github.com/passreset/passreset/pkg/keysecret"
 	"github.com/passreset/passreset/pkg/password"
-	"github.com/passreset/passreset/pkg/reset"
 )
 
 // Settings override environment variables of the service's configuration.
@@ -69,10 +73,13 @@ type Env struct {
 	// Metrics holds every metrics line the handler wrote
 	// (gateway.Options.Metrics), for tests that read the metrics back.
 	Metrics *MetricLines
+
+	users users // where the accounts are (users.go)
 }
 
-// New starts a service with its own tables. It skips or fails the test as
-// emulator.Need says when there are no emulators.
+// New starts a service with its own tables, its accounts on the back-end
+// EnvUsersBackend chooses. It skips or fails the test as emulator.Need
+// says when there are no emulators.
 func New(t testing.TB, overrides Settings) *Env {
 	t.Helper()
 	stack := emulator.Need(t)
@@ -91,12 +98,28 @@ func New(t testing.TB, overrides Settings) *Env {
 	if env["HMAC_KEY_SECRET_ARN"] != "" {
 		delete(env, "HMAC_KEY")
 	}
+	e := &Env{Stack: stack, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}, Metrics: &MetricLines{}}
+	var hookUsersDB *pgxpool.Pool
+	if Backend(t) == BackendWebhook {
+		// The hook's end-sessions call ends the sessions, in the
+		// receiver's table: the service refuses a sessions table too.
+		for k := range env {
+			if strings.HasPrefix(k, "SESSIONS_") || strings.HasPrefix(k, "USERS_") {
+				delete(env, k)
+			}
+		}
+		var hook Settings
+		hookUsersDB, hook = e.startHook(t)
+		for k, v := range hook {
+			env[k] = v
+		}
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
+	e.Config = cfg
 
-	e := &Env{Stack: stack, Config: cfg, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}, Metrics: &MetricLines{}}
 	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
 	if cfg.HMACKeySecretARN != "" {
 		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
@@ -113,6 +136,8 @@ func New(t testing.TB, overrides Settings) *Env {
 
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	// With the webhook back-end cfg.Users is the zero table: the tokens
+	// table alone.
 	if err := dynamo.CreateTables(ctx, clients.DynamoDB, cfg.TokensTable, cfg.Users); err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
@@ -130,47 +155,17 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
+	if hookUsersDB != nil {
+		e.users = &hookUsers{db: hookUsersDB}
+	} else {
+		du := &dynamoUsers{store: e.Service.Store, db: clients.DynamoDB, table: cfg.Users}
+		if cfg.Sessions.Name != "" {
+			du.sessions = &dynamoSessions{db: clients.DynamoDB, tbl: cfg.Sessions}
+		}
+		e.users = du
+	}
 	e.Calls.Reset()
 	return e
-}
-
-// Account is a user added by a test, with the password it was given.
-type Account struct {
-	ID       string
-	Email    string
-	Username string
-	Password string
-}
-
-// AccountOption changes an account before it is added.
-type AccountOption func(*dynamo.NewAccount)
-
-// Unverified adds the account as not verified.
-func Unverified(a *dynamo.NewAccount) { a.Verified = false }
-
-// Disabled adds the account as disabled.
-func Disabled(a *dynamo.NewAccount) { a.Enabled = false }
-
-// AddAccount adds an account with a unique email and user name.
-func (e *Env) AddAccount(t testing.TB, opts ...AccountOption) Account {
-	t.Helper()
-	id := randomHex(6)
-	pw := "old-password-" + id
-	hash, err := hasher(t).Hash(pw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	na := dynamo.NewAccount{
-		ID: "u-" + id, Email: "user-" + id + "@example.test", Username: "user" + id,
-		PasswordHash: hash, Verified: true, Enabled: true,
-	}
-	for _, o := range opts {
-		o(&na)
-	}
-	if err := e.Service.Store.PutAccount(context.Background(), na); err != nil {
-		t.Fatal(err)
-	}
-	return Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
 }
 
 var sharedHasher struct {
@@ -185,30 +180,6 @@ func hasher(t testing.TB) *password.Hasher {
 		t.Fatal(sharedHasher.err)
 	}
 	return sharedHasher.h
-}
-
-// PasswordIs reports whether the account's stored hash verifies pw.
-func (e *Env) PasswordIs(t testing.TB, id, pw string) bool {
-	t.Helper()
-	acct, err := e.Service.Store.AccountByID(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ok, err := password.Verify(acct.PasswordHash, pw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ok
-}
-
-// Stored returns the account as the store reads it.
-func (e *Env) Stored(t testing.TB, id string) reset.Account {
-	t.Helper()
-	acct, err := e.Service.Store.AccountByID(context.Background(), id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return acct
 }
 
 // Request is an HTTP request to the service.

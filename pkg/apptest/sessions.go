@@ -9,11 +9,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/passreset/passreset/pkg/dynamo"
 )
 
 // WithSessions is s with a sessions table of the Env's own (SESSIONS_TABLE
 // and SESSIONS_ACCOUNT_INDEX, the other names at their defaults), which New
-// creates with its account index as an app would have it.
+// creates with its account index as an app would have it. With the webhook
+// back-end New drops these settings (the service refuses SESSIONS_TABLE
+// there): the hook's end-sessions call ends the sessions, in the
+// receiver's sessions table.
 func WithSessions(s Settings) Settings {
 	out := maps.Clone(s)
 	if out == nil {
@@ -24,14 +29,35 @@ func WithSessions(s Settings) Settings {
 	return out
 }
 
-// AddSessions stores n sessions of the account id in the Env's sessions
-// table, each with a token of its own, as an app's login would.
+// AddSessions stores n sessions of the account id where its back-end keeps
+// them, each with an id of its own, as an app's login would.
 func (e *Env) AddSessions(t testing.TB, id string, n int) {
 	t.Helper()
-	tbl := e.Config.Sessions
-	if tbl.Name == "" {
-		t.Fatal("apptest: AddSessions on an Env without a sessions table (WithSessions)")
+	if err := e.users.addSessions(context.Background(), id, n); err != nil {
+		t.Fatalf("apptest: %v", err)
 	}
+}
+
+// SessionsOf counts the account's sessions, read where they are kept:
+// strongly consistent from the DynamoDB sessions table itself rather than
+// from its index, or from the receiver's table.
+func (e *Env) SessionsOf(t testing.TB, id string) int {
+	t.Helper()
+	n, err := e.users.sessionsOf(context.Background(), id)
+	if err != nil {
+		t.Fatalf("apptest: %v", err)
+	}
+	return n
+}
+
+// dynamoSessions is an Env's DynamoDB sessions table (WithSessions).
+type dynamoSessions struct {
+	db  *dynamodb.Client
+	tbl dynamo.SessionsTable
+}
+
+func (s *dynamoSessions) add(ctx context.Context, id string, n int) error {
+	tbl := s.tbl
 	for i := range n {
 		sid := fmt.Sprintf("%s-session-%d-%s", id, i, randomHex(4))
 		it := map[string]types.AttributeValue{
@@ -42,19 +68,17 @@ func (e *Env) AddSessions(t testing.TB, id string, n int) {
 		if tbl.SortKeyAttribute != "" {
 			it[tbl.SortKeyAttribute] = &types.AttributeValueMemberS{Value: "web"}
 		}
-		if _, err := e.DB.PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tbl.Name), Item: it}); err != nil {
-			t.Fatal(err)
+		if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tbl.Name), Item: it}); err != nil {
+			return fmt.Errorf("add session: %w", err)
 		}
 	}
+	return nil
 }
 
-// SessionsOf counts the account's sessions in the sessions table, read
-// strongly consistent from the table itself rather than from its index.
-func (e *Env) SessionsOf(t testing.TB, id string) int {
-	t.Helper()
-	tbl := e.Config.Sessions
+func (s *dynamoSessions) count(ctx context.Context, id string) (int, error) {
+	tbl := s.tbl
 	n := 0
-	p := dynamodb.NewScanPaginator(e.DB, &dynamodb.ScanInput{
+	p := dynamodb.NewScanPaginator(s.db, &dynamodb.ScanInput{
 		TableName:                 aws.String(tbl.Name),
 		ConsistentRead:            aws.Bool(true),
 		FilterExpression:          aws.String("#a = :id"),
@@ -62,11 +86,11 @@ func (e *Env) SessionsOf(t testing.TB, id string) int {
 		ExpressionAttributeValues: map[string]types.AttributeValue{":id": &types.AttributeValueMemberS{Value: id}},
 	})
 	for p.HasMorePages() {
-		out, err := p.NextPage(context.Background())
+		out, err := p.NextPage(ctx)
 		if err != nil {
-			t.Fatal(err)
+			return 0, fmt.Errorf("count sessions: %w", err)
 		}
 		n += len(out.Items)
 	}
-	return n
+	return n, nil
 }

@@ -94,6 +94,8 @@ type TablesAPI interface {
 // CreateTables creates the tokens table (with TTL on expires_at) and a users
 // table in the layout of DefaultUsersTable, as template.yaml does, and
 // waits until both are active. A table that already exists is left alone.
+// A users table with no Name (the accounts live elsewhere: a hook) is not
+// created.
 func CreateTables(ctx context.Context, db TablesAPI, tokens string, users UsersTable) error {
 	str := types.ScalarAttributeTypeS
 	if err := createTable(ctx, db, &dynamodb.CreateTableInput{
@@ -109,6 +111,9 @@ func CreateTables(ctx context.Context, db TablesAPI, tokens string, users UsersT
 		TimeToLiveSpecification: &types.TimeToLiveSpecification{AttributeName: aws.String(attrExpiresAt), Enabled: aws.Bool(true)},
 	}); err != nil && !strings.Contains(err.Error(), "already enabled") {
 		return fmt.Errorf("enable TTL on %s: %w", tokens, err)
+	}
+	if users.Name == "" {
+		return nil
 	}
 
 	attrs := []types.AttributeDefinition{{AttributeName: aws.String(users.KeyAttribute), AttributeType: str}}

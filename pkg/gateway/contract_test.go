@@ -238,9 +238,7 @@ func (c *client) account(t *testing.T, opts ...apptest.AccountOption) apptest.Ac
 	for _, o := range opts {
 		o(&na)
 	}
-	if err := c.env.Service.Store.PutAccount(context.Background(), na); err != nil {
-		t.Fatal(err)
-	}
+	c.env.PutAccount(t, na)
 	c.learn(pw)
 	return apptest.Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
 }

@@ -4,7 +4,9 @@ import (
 	"os"
 	"testing"
 
-	"github.com/passreset/passreset/pkg/emulator"
+	"github.com/passreset/passreset/pkg/apptest"
 )
 
-func TestMain(m *testing.M) { os.Exit(emulator.Run(m)) }
+// TestMain starts the emulators, and PostgreSQL when
+// PASSRESET_TEST_USERS_BACKEND=webhook runs the suite on the hook.
+func TestMain(m *testing.M) { os.Exit(apptest.Run(m)) }

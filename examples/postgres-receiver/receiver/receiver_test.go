@@ -1,4 +1,4 @@
-package main
+package receiver
 
 import (
 	"context"
@@ -45,16 +45,12 @@ type fixture struct {
 
 var schemaCount atomic.Int64
 
-// newFixture creates a fresh schema from schema.sql on the shared server,
+// newFixture creates a fresh schema from Schema on the shared server,
 // serves the receiver on it, and returns a client signing with testSecret.
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	pg := emulator.NeedPostgres(t)
 	ctx := context.Background()
-	schemaSQL, err := os.ReadFile("schema.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
 	schema := fmt.Sprintf("t%d_%d", os.Getpid(), schemaCount.Add(1))
 	admin, err := pgxpool.New(ctx, pg.DSN)
 	if err != nil {
@@ -71,10 +67,10 @@ func newFixture(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(db.Close)
-	if _, err := db.Exec(ctx, string(schemaSQL)); err != nil {
+	if _, err := db.Exec(ctx, Schema); err != nil {
 		t.Fatalf("schema.sql: %v", err)
 	}
-	srv := httptest.NewServer(newHandler(db, []webhook.Secret{testSecret}, time.Now, slog.New(slog.DiscardHandler)))
+	srv := httptest.NewServer(New(db, []webhook.Secret{testSecret}, time.Now, slog.New(slog.DiscardHandler)))
 	t.Cleanup(srv.Close)
 	client, err := webhook.New(webhook.Config{BaseURL: srv.URL, Secrets: []webhook.Secret{testSecret}, Retries: -1})
 	if err != nil {

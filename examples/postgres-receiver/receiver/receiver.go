@@ -1,4 +1,8 @@
-package main
+// Package receiver is the reference receiver of passreset's account hook
+// (pkg/webhook) on PostgreSQL: an http.Handler answering the three signed
+// calls from the tables of Schema. The command in the directory above serves
+// it; passreset's end-to-end tests serve it in-process (pkg/apptest).
+package receiver
 
 import (
 	"context"
@@ -39,10 +43,11 @@ func refuse(status int, word string) answer {
 	return answer{status, webhook.ErrorAnswer{Error: word}}
 }
 
-// newHandler serves the protocol of pkg/webhook: every request's Standard
-// Webhooks signature is checked against secrets before anything is read
-// from the database.
-func newHandler(db *pgxpool.Pool, secrets []webhook.Secret, now func() time.Time, log *slog.Logger) http.Handler {
+// New serves the protocol of pkg/webhook from db, whose tables are Schema's:
+// every request's Standard Webhooks signature is checked against secrets
+// (more than one while rotating) at the time now gives, before anything is
+// read from the database. Why a call was refused or failed goes to log.
+func New(db *pgxpool.Pool, secrets []webhook.Secret, now func() time.Time, log *slog.Logger) http.Handler {
 	r := &receiver{db: db, secrets: secrets, now: now, log: log}
 	mux := http.NewServeMux()
 	mux.Handle("POST "+webhook.PathLookup, r.signed("lookup", r.lookup))
