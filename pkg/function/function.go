@@ -304,6 +304,5 @@ func PageOptions(cfg config.Config) gateway.Options {
 	return gateway.Options{
 		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
 		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
-		Metrics: os.Stdout,
 	}
 }

@@ -91,17 +91,13 @@ func Rotate(secret []byte, random io.Reader, dropPrevious bool) ([]byte, Rotatio
 // in doc, so an id is never reused while its key may be in a record: "k1"
 // after a template-made secret, "k1" after a secret of other names.
 func nextKID(doc document) string {
-	ids := map[string]bool{doc.KID: true}
+	n, _ := kidNumber(doc.KID)
 	for id := range doc.Previous {
-		ids[id] = true
-	}
-	n := 0
-	for id := range ids {
 		if v, ok := kidNumber(id); ok && v > n {
 			n = v
 		}
 	}
-	// Every "kM" in ids has M <= n, so k(n+1) is new.
+	// Every "kM" in doc has M <= n, so k(n+1) is new.
 	return "k" + strconv.Itoa(n+1)
 }
 

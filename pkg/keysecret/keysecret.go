@@ -26,20 +26,15 @@ func Client(cfg aws.Config, endpoint string) *secretsmanager.Client {
 // New is the reader of secrets a keyring.Secret reads the keys through:
 // what the functions that hash with the key pass to function.Start.
 func New(cfg aws.Config, endpoint string) keyring.SecretsAPI {
-	return Reader{API: Client(cfg, endpoint)}
+	return reader{client: Client(cfg, endpoint)}
 }
 
-// GetSecretValueAPI is the part of the Secrets Manager client Reader calls.
-type GetSecretValueAPI interface {
-	GetSecretValue(ctx context.Context, in *secretsmanager.GetSecretValueInput, opts ...func(*secretsmanager.Options)) (*secretsmanager.GetSecretValueOutput, error)
-}
-
-// Reader reads a secret's string with GetSecretValue.
-type Reader struct{ API GetSecretValueAPI }
+// reader reads a secret's string with GetSecretValue.
+type reader struct{ client *secretsmanager.Client }
 
 // SecretString implements keyring.SecretsAPI.
-func (r Reader) SecretString(ctx context.Context, id string) (string, error) {
-	out, err := r.API.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
+func (r reader) SecretString(ctx context.Context, id string) (string, error) {
+	out, err := r.client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 	if err != nil {
 		return "", err
 	}

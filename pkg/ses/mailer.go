@@ -141,7 +141,7 @@ func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) 
 		in.ConfigurationSetName = aws.String(m.settings.ConfigurationSet)
 	}
 	if _, err := m.api.SendEmail(ctx, in); err != nil {
-		return &mailError{mail: name, err: err, to: to}
+		return newMailError(name, to, err)
 	}
 	return nil
 }
@@ -155,21 +155,24 @@ func minutes(ttl time.Duration) string { return strconv.Itoa(int(ttl.Minutes()))
 // code, or, for an error that has none, its message with the recipient
 // taken out. Unwrap still gives the SDK's error to whoever needs it.
 type mailError struct {
-	mail, to string
-	err      error
+	mail string
+	msg  string // the error as it may be logged, worked out once
+	err  error
 }
 
-func (e *mailError) Error() string {
+func newMailError(mail, to string, err error) *mailError {
 	var api smithy.APIError
-	if errors.As(e.err, &api) {
-		return "send " + e.mail + " mail: " + api.ErrorCode()
+	if errors.As(err, &api) {
+		return &mailError{mail: mail, msg: api.ErrorCode(), err: err}
 	}
-	msg := e.err.Error()
-	if e.to != "" {
+	msg := err.Error()
+	if to != "" {
 		// In any case: a relay may echo the address as it likes.
-		msg = regexp.MustCompile("(?i)"+regexp.QuoteMeta(e.to)).ReplaceAllLiteralString(msg, "[recipient]")
+		msg = regexp.MustCompile("(?i)"+regexp.QuoteMeta(to)).ReplaceAllLiteralString(msg, "[recipient]")
 	}
-	return "send " + e.mail + " mail: " + msg
+	return &mailError{mail: mail, msg: msg, err: err}
 }
+
+func (e *mailError) Error() string { return "send " + e.mail + " mail: " + e.msg }
 
 func (e *mailError) Unwrap() error { return e.err }
