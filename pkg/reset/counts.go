@@ -73,7 +73,7 @@ func withdrawn(ctx context.Context) {
 }
 
 // breachCheckFailed counts a breached-password check that could not
-// answer; the password was allowed (newPasswordHash).
+// answer; the password was allowed (checkNewPassword).
 func breachCheckFailed(ctx context.Context) {
 	metrics.FromContext(ctx).Add(metrics.BreachCheckFailed)
 }

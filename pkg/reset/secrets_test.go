@@ -458,3 +458,21 @@ func TestLatencySamplePick(t *testing.T) {
 		}
 	}
 }
+
+// TestEmailRedactedInLogs: an address logs as "[email]" through both slog
+// handlers. The text handler would print it through String without
+// LogValue; the test fails if LogValue goes.
+func TestEmailRedactedInLogs(t *testing.T) {
+	const raw = "alice@example.test"
+	e := mustEmail(raw)
+	for name, handler := range map[string]func(*bytes.Buffer) slog.Handler{
+		"text": func(b *bytes.Buffer) slog.Handler { return slog.NewTextHandler(b, nil) },
+		"json": func(b *bytes.Buffer) slog.Handler { return slog.NewJSONHandler(b, nil) },
+	} {
+		var buf bytes.Buffer
+		slog.New(handler(&buf)).Info("lookup", "email", e)
+		if strings.Contains(buf.String(), raw) || !strings.Contains(buf.String(), "[email]") {
+			t.Errorf("%s log of an Email: %s; want [email], not the address", name, strings.TrimSpace(buf.String()))
+		}
+	}
+}
