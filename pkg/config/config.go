@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -28,8 +29,9 @@ type Config struct {
 
 	TokensTable string
 	// UsersBackend is where the accounts live: BackendDynamoDB, the Users
-	// table; or BackendWebhook, a team's hook at WebhookURL, and Users is
-	// then the zero UsersTable (the USERS_* variables are not read).
+	// table; BackendWebhook, a team's hook at WebhookURL; or
+	// BackendCognito, the user pool CognitoUserPoolID. With the last two
+	// Users is the zero UsersTable (the USERS_* variables are not read).
 	UsersBackend string
 	Users        dynamo.UsersTable
 	// Sessions is the app's sessions table, where a reset deletes the
@@ -43,6 +45,10 @@ type Config struct {
 	// webhook.Secret prints itself redacted.
 	WebhookURL     string
 	WebhookSecrets []webhook.Secret
+
+	// CognitoUserPoolID is the user pool holding the accounts
+	// (eu-west-1_AbC123), set only with BackendCognito.
+	CognitoUserPoolID string
 
 	// HMACKeySecretARN names the Secrets Manager secret holding the code
 	// key (deployed). Without it, HMACKey and HMACKeyID (local) are used.
@@ -75,6 +81,7 @@ type Config struct {
 const (
 	BackendDynamoDB = "dynamodb"
 	BackendWebhook  = "webhook"
+	BackendCognito  = "cognito"
 )
 
 // Variables lists every environment variable Load reads, with its default
@@ -101,6 +108,7 @@ var Variables = []struct{ Name, Default string }{
 	{"USERS_BACKEND", BackendDynamoDB},
 	{"WEBHOOK_URL", ""},
 	{"WEBHOOK_SECRET", ""},
+	{"COGNITO_USER_POOL_ID", ""},
 	{"USERS_TABLE", ""},
 	{"USERS_KEY_ATTRIBUTE", "user_id"},
 	{"USERS_EMAIL_INDEX", "email-index"},
@@ -177,18 +185,31 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 		c.Users = r.usersTable()
 		r.unused("WEBHOOK_URL", "is set but USERS_BACKEND is dynamodb: the hook would never be called; unset it or set USERS_BACKEND=webhook")
 		r.unused("WEBHOOK_SECRET", "is set but USERS_BACKEND is dynamodb: unset it or set USERS_BACKEND=webhook")
+		r.unused("COGNITO_USER_POOL_ID", "is set but USERS_BACKEND is dynamodb: the pool would never be read; unset it or set USERS_BACKEND=cognito")
 	case BackendWebhook:
 		// The USERS_* variables describe a DynamoDB users table, which
 		// this back-end has none of: they are not read, so the template's
 		// defaults for them do no harm and need no clearing.
 		c.WebhookURL = r.hookURL("WEBHOOK_URL")
 		c.WebhookSecrets = r.webhookSecrets("WEBHOOK_SECRET")
+		r.unused("COGNITO_USER_POOL_ID", "is set but USERS_BACKEND is webhook: the pool would never be read; unset it or set USERS_BACKEND=cognito")
+	case BackendCognito:
+		// No users table here either (see BackendWebhook).
+		c.CognitoUserPoolID = r.userPoolID("COGNITO_USER_POOL_ID")
+		r.unused("WEBHOOK_URL", "is set but USERS_BACKEND is cognito: the hook would never be called; unset it or set USERS_BACKEND=webhook")
+		r.unused("WEBHOOK_SECRET", "is set but USERS_BACKEND is cognito: unset it or set USERS_BACKEND=webhook")
 	}
 	c.Sessions = r.sessions()
-	if c.UsersBackend == BackendWebhook && c.Sessions.Name != "" {
-		// The hook's end-sessions call ends them; a sessions table as
-		// well would be a second, silent place for the same rule.
-		r.fail("SESSIONS_TABLE", "is set but USERS_BACKEND is webhook: the hook's end-sessions call ends an account's sessions; unset SESSIONS_TABLE")
+	if c.Sessions.Name != "" {
+		// The hook's end-sessions call or Cognito's global sign-out ends
+		// them; a sessions table as well would be a second, silent place
+		// for the same rule.
+		switch c.UsersBackend {
+		case BackendWebhook:
+			r.fail("SESSIONS_TABLE", "is set but USERS_BACKEND is webhook: the hook's end-sessions call ends an account's sessions; unset SESSIONS_TABLE")
+		case BackendCognito:
+			r.fail("SESSIONS_TABLE", "is set but USERS_BACKEND is cognito: a reset signs the user out everywhere (AdminUserGlobalSignOut); unset SESSIONS_TABLE")
+		}
 	}
 	c.HMACKeySecretARN = r.text("HMAC_KEY_SECRET_ARN")
 	c.HMACKeyID = r.text("HMAC_KEY_ID")
@@ -225,10 +246,10 @@ func (r *reader) usersTable() dynamo.UsersTable {
 // backend reads USERS_BACKEND.
 func (r *reader) backend(name string) string {
 	switch v := r.text(name); v {
-	case BackendDynamoDB, BackendWebhook:
+	case BackendDynamoDB, BackendWebhook, BackendCognito:
 		return v
 	default:
-		r.fail(name, fmt.Sprintf("is %q; want %s or %s", v, BackendDynamoDB, BackendWebhook))
+		r.fail(name, fmt.Sprintf("is %q; want %s, %s or %s", v, BackendDynamoDB, BackendWebhook, BackendCognito))
 		return ""
 	}
 }
@@ -245,6 +266,24 @@ func (r *reader) hookURL(name string) string {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		r.fail(name, "is not an absolute http or https URL (its value is not shown)")
+	}
+	return v
+}
+
+// userPoolID matches a Cognito user pool id as the Cognito API reference
+// gives its pattern, [\w-]+_[0-9a-zA-Z]+, at most 55 characters: the
+// pool's Region, an underscore, letters and digits (eu-west-1_AbC123).
+// cognito-local's ids (local_AbC123) match too.
+var userPoolID = regexp.MustCompile(`^[\w-]+_[0-9a-zA-Z]+$`)
+
+// userPoolID reads the user pool id of BackendCognito.
+func (r *reader) userPoolID(name string) string {
+	v := r.text(name)
+	switch {
+	case v == "":
+		r.fail(name, "is required with USERS_BACKEND=cognito: the user pool's id, e.g. eu-west-1_AbC123")
+	case len(v) > 55 || !userPoolID.MatchString(v):
+		r.fail(name, fmt.Sprintf("is %q; want a user pool id: its Region, an underscore and letters or digits, e.g. eu-west-1_AbC123", v))
 	}
 	return v
 }

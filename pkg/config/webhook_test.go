@@ -77,7 +77,7 @@ func TestLoadWebhookBadValue(t *testing.T) {
 		env  map[string]string
 		want string // a substring of the error
 	}{
-		{"unknown backend", with(map[string]string{"USERS_BACKEND": "ldap"}), `USERS_BACKEND is "ldap"; want dynamodb or webhook`},
+		{"unknown backend", with(map[string]string{"USERS_BACKEND": "ldap"}), `USERS_BACKEND is "ldap"; want dynamodb, webhook or cognito`},
 		{"no URL", webhookEnv(map[string]string{"WEBHOOK_URL": ""}), "WEBHOOK_URL is required with USERS_BACKEND=webhook"},
 		{"relative URL", webhookEnv(map[string]string{"WEBHOOK_URL": "accounts.example.test/hidden-t0ken"}), "WEBHOOK_URL is not an absolute http or https URL"},
 		{"no secret", webhookEnv(map[string]string{"WEBHOOK_SECRET": ""}), "WEBHOOK_SECRET is required with USERS_BACKEND=webhook"},
