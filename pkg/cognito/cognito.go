@@ -4,8 +4,8 @@
 // a user's password and signs the user out everywhere.
 //
 // Four calls of the Cognito user pools API do all of it: ListUsers and
-// AdminGetUser to find, AdminSetUserPassword to set, AdminUserGlobalSignOut
-// to end sessions. The functions' role needs those four on the one pool.
+// AdminGetUser to find, AdminGetUser and AdminSetUserPassword to set,
+// AdminUserGlobalSignOut to end sessions. The functions' role needs those four on the one pool.
 package cognito
 
 import (
@@ -32,8 +32,9 @@ type UserPoolAPI interface {
 }
 
 // Directory is a Cognito user pool seen as passreset's accounts. It
-// implements reset.Directory and reset.Sessions, and sets passwords with
-// SetPassword.
+// implements reset.Directory, reset.Passwords and reset.Sessions: Cognito
+// cannot join the tokens table's transaction, so resets over it complete
+// in two phases (pkg/reset/complete.go).
 //
 // An Account from it reads:
 //
@@ -73,6 +74,7 @@ type Directory struct {
 
 var (
 	_ reset.Directory = (*Directory)(nil)
+	_ reset.Passwords = (*Directory)(nil)
 	_ reset.Sessions  = (*Directory)(nil)
 )
 
@@ -227,17 +229,44 @@ func attribute(attrs []types.AttributeType, name string) string {
 }
 
 // SetPassword makes plain acct's permanent password with
-// AdminSetUserPassword. Cognito takes the password itself, never a hash,
-// and keeps its own: with this back-end, unlike the others, the plain
-// password leaves the function, to AWS.
+// AdminSetUserPassword, if the user is still at version (its
+// SessionVersion when the code or link was issued): reset.ErrAccountChanged
+// when it is not, or when the user was deleted since. It implements
+// reset.Passwords. Cognito takes the password itself, never a hash, and
+// keeps its own: hash is never called, and with this back-end, unlike the
+// others, the plain password leaves the function, to AWS.
+//
+// Cognito has no conditional set (no condition, no expected version on
+// AdminSetUserPassword), so the version is read with AdminGetUser first,
+// after the flow has claimed the code or link: that read sees any change
+// up to the claim. What is left open is the one round trip between the
+// read and the set. A password changed by another route inside it (the
+// user's own ChangePassword, an administrator) is overwritten by this
+// reset; a change that lands before the read kills the code as the
+// contract says. The window cannot be closed without a conditional write
+// Cognito does not offer, and it is acceptable: the reset is made by
+// whoever proved the mailbox a moment ago, the change it overwrites was
+// concurrent with it, not before it, and the mailbox gets the
+// password-changed notice either way. The rule that matters, that a code
+// or link still lying around after a password change is dead, holds.
 //
 // A password the pool's policy (length, composition) or its password
 // history refuses is a *password.Rejection with Rule RuleProvider, which
 // the flows answer as the contract's policy rejection without using up
-// the code or link. A user deleted since it was read is
-// reset.ErrUnknownAccount. Other errors are returned wrapped.
-func (d *Directory) SetPassword(ctx context.Context, acct reset.Account, plain string) error {
-	_, err := d.client.AdminSetUserPassword(ctx, &cognitoidentityprovider.AdminSetUserPasswordInput{
+// the code or link. Other errors are returned wrapped.
+func (d *Directory) SetPassword(ctx context.Context, acct reset.Account, version int64, plain string, _ func() (string, error)) error {
+	current, err := d.getUser(ctx, "get user before setting its password", acct.ID)
+	if errors.Is(err, reset.ErrUnknownAccount) {
+		// Deleted since: the code or link dies, as for any change.
+		return reset.ErrAccountChanged
+	}
+	if err != nil {
+		return err
+	}
+	if current.SessionVersion != version {
+		return reset.ErrAccountChanged
+	}
+	_, err = d.client.AdminSetUserPassword(ctx, &cognitoidentityprovider.AdminSetUserPasswordInput{
 		UserPoolId: aws.String(d.poolID),
 		Username:   aws.String(acct.ID),
 		Password:   aws.String(plain),
@@ -252,7 +281,8 @@ func (d *Directory) SetPassword(ctx context.Context, acct reset.Account, plain s
 		return &password.Rejection{Reason: reasonPoolHistory, Rule: RuleProvider}
 	}
 	if _, ok := errors.AsType[*types.UserNotFoundException](err); ok {
-		return fmt.Errorf("cognito: set password: %w", reset.ErrUnknownAccount)
+		// Deleted between the read and the set.
+		return reset.ErrAccountChanged
 	}
 	if err != nil {
 		return callError("set password", err)

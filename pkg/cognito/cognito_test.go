@@ -301,7 +301,7 @@ func TestSetPassword(t *testing.T) {
 	time.Sleep(time.Until(time.Unix(0, before.SessionVersion).Add(time.Second)))
 
 	const newPassword = "second-password-2"
-	if err := p.dir.SetPassword(t.Context(), before, newPassword); err != nil {
+	if err := p.dir.SetPassword(t.Context(), before, before.SessionVersion, newPassword, noHash(t)); err != nil {
 		t.Fatalf("SetPassword: %v", err)
 	}
 	if !p.signIn(t, "ada", newPassword) {
@@ -350,7 +350,7 @@ func TestSetPasswordRefused(t *testing.T) {
 			p.standIn.answerWith("AdminSetUserPassword", answer{400, cognitoError(tc.code, tc.message)})
 
 			const refused = "short-pw-9" // 10 characters: the contract's 8 allow it, the pool's 12 do not
-			err = p.dir.SetPassword(t.Context(), before, refused)
+			err = p.dir.SetPassword(t.Context(), before, before.SessionVersion, refused, noHash(t))
 			rej, ok := errors.AsType[*password.Rejection](err)
 			if !ok {
 				t.Fatalf("SetPassword error = %v, want a *password.Rejection", err)
@@ -413,21 +413,28 @@ func TestEndSessions(t *testing.T) {
 // Directory returns must not hold the email or the password.
 func TestErrorsHoldNoSecrets(t *testing.T) {
 	p := newPool(t)
-	const email, pw = "ada@example.com", "secret-password-3"
-	for _, op := range []string{"ListUsers", "AdminGetUser", "AdminSetUserPassword", "AdminUserGlobalSignOut"} {
-		p.standIn.answerWith(op, answer{400, cognitoError("InvalidParameterException", "bad value "+email+" "+pw)})
+	p.create(t, user{name: "ada", email: "ada@example.com"})
+	acct, err := p.dir.AccountByID(t.Context(), "ada")
+	if err != nil {
+		t.Fatalf("AccountByID: %v", err)
 	}
-	acct := reset.Account{ID: "ada", Email: email}
+	const email, pw = "ada@example.com", "secret-password-3"
 	for _, tc := range []struct {
 		op   string
 		call func() error
 	}{
 		{"ListUsers", func() error { _, err := p.dir.AccountByEmail(t.Context(), email); return err }},
 		{"AdminGetUser", func() error { _, err := p.dir.AccountByID(t.Context(), "ada"); return err }},
-		{"AdminSetUserPassword", func() error { return p.dir.SetPassword(t.Context(), acct, pw) }},
+		{"AdminSetUserPassword", func() error {
+			return p.dir.SetPassword(t.Context(), acct, acct.SessionVersion, pw, noHash(t))
+		}},
 		{"AdminUserGlobalSignOut", func() error { return p.dir.EndSessions(t.Context(), "ada") }},
 	} {
+		// Only this call fails, so SetPassword's own AdminGetUser passes
+		// and its AdminSetUserPassword is the one answered.
+		p.standIn.answerWith(tc.op, answer{400, cognitoError("InvalidParameterException", "bad value "+email+" "+pw)})
 		err := tc.call()
+		p.standIn.passOn(tc.op)
 		if _, ok := errors.AsType[*types.InvalidParameterException](err); !ok {
 			t.Errorf("%s: error = %v, want one wrapping InvalidParameterException", tc.op, err)
 			continue
@@ -439,5 +446,63 @@ func TestErrorsHoldNoSecrets(t *testing.T) {
 		if !strings.Contains(msg, "InvalidParameterException") || !strings.Contains(msg, "stand-in-request") {
 			t.Errorf("%s: error %q, want the error code and the request id", tc.op, msg)
 		}
+		if n := len(p.standIn.sent(tc.op)); n == 0 {
+			t.Errorf("%s: never called", tc.op)
+		}
 	}
+}
+
+// noHash is the hash function SetPassword is handed; Cognito hashes the
+// password itself, so calling it is a mistake.
+func noHash(t *testing.T) func() (string, error) {
+	return func() (string, error) {
+		t.Error("SetPassword called the hash function; Cognito takes the password itself")
+		return "", errors.New("no hash here")
+	}
+}
+
+// TestSetPasswordAfterAChangeElsewhere changes ada's password by another
+// route after her version was read (as a code is issued): a reset on the
+// old version must be refused and leave the other password in place.
+func TestSetPasswordAfterAChangeElsewhere(t *testing.T) {
+	p := newPool(t)
+	p.create(t, user{name: "ada", email: "ada@example.com"})
+	issued, err := p.dir.AccountByID(t.Context(), "ada")
+	if err != nil {
+		t.Fatalf("AccountByID: %v", err)
+	}
+	// cognito-local stamps UserLastModifiedDate to the second: step into
+	// the next one, or the change elsewhere could not show.
+	time.Sleep(time.Until(time.Unix(0, issued.SessionVersion).Add(time.Second)))
+	const elsewhere = "changed-elsewhere-4"
+	if _, err := p.admin.AdminSetUserPassword(t.Context(), &cip.AdminSetUserPasswordInput{
+		UserPoolId: aws.String(p.id), Username: aws.String("ada"), Password: aws.String(elsewhere), Permanent: true,
+	}); err != nil {
+		t.Fatalf("AdminSetUserPassword elsewhere: %v", err)
+	}
+
+	err = p.dir.SetPassword(t.Context(), issued, issued.SessionVersion, "from-the-reset-5", noHash(t))
+	if !errors.Is(err, reset.ErrAccountChanged) {
+		t.Fatalf("SetPassword on the old version = %v, want reset.ErrAccountChanged", err)
+	}
+	if !p.signIn(t, "ada", elsewhere) {
+		t.Error("the password set elsewhere no longer works")
+	}
+	if n := len(p.standIn.sent("AdminSetUserPassword")); n != 0 {
+		t.Errorf("SetPassword made %d AdminSetUserPassword calls, want 0", n)
+	}
+
+	t.Run("user deleted since", func(t *testing.T) {
+		p.create(t, user{name: "grace", email: "grace@example.com"})
+		acct, err := p.dir.AccountByID(t.Context(), "grace")
+		if err != nil {
+			t.Fatalf("AccountByID: %v", err)
+		}
+		if _, err := p.admin.AdminDeleteUser(t.Context(), &cip.AdminDeleteUserInput{UserPoolId: aws.String(p.id), Username: aws.String("grace")}); err != nil {
+			t.Fatalf("AdminDeleteUser: %v", err)
+		}
+		if err := p.dir.SetPassword(t.Context(), acct, acct.SessionVersion, "from-the-reset-5", noHash(t)); !errors.Is(err, reset.ErrAccountChanged) {
+			t.Errorf("SetPassword of a deleted user = %v, want reset.ErrAccountChanged", err)
+		}
+	})
 }

@@ -88,6 +88,13 @@ func (s *standIn) answerWith(op string, a answer) {
 	s.answers[op] = a
 }
 
+// passOn makes the stand-in pass op on to cognito-local again.
+func (s *standIn) passOn(op string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.answers, op)
+}
+
 // cognitoError is the body of an error answer. The tests' codes and
 // messages are plain ASCII, which Go quotes as JSON does.
 func cognitoError(code, message string) string {
