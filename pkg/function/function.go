@@ -22,9 +22,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/cognitoidentityprovider"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/passreset/passreset/pkg/cognito"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/gateway"
@@ -39,6 +41,9 @@ import (
 type Clients struct {
 	DynamoDB *dynamodb.Client
 	SES      *sesv2.Client
+	// Cognito is the user pools client of USERS_BACKEND=cognito; built
+	// with the others, it makes no call until the Cognito back-end uses it.
+	Cognito *cognitoidentityprovider.Client
 	// Secrets reads the HMAC key's secret (keysecret.New); nil in a
 	// function that does not read it, or with a fixed key (HMAC_KEY).
 	Secrets keyring.SecretsAPI
@@ -47,8 +52,8 @@ type Clients struct {
 // envAWS reads the AWS configuration Lambda gives a function from its
 // environment: AWS_REGION, the role's credentials in AWS_ACCESS_KEY_ID,
 // AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN, and AWS_ENDPOINT_URL_DYNAMODB,
-// AWS_ENDPOINT_URL_SESV2 and AWS_ENDPOINT_URL_SECRETS_MANAGER for local
-// emulators. It makes no network call.
+// AWS_ENDPOINT_URL_SESV2, AWS_ENDPOINT_URL_SECRETS_MANAGER and
+// AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER for local emulators. It makes no network call.
 //
 // It does not go through the SDK's default configuration chain (shared
 // files, SSO, STS, IMDS): a function never needs them, and leaving their
@@ -73,17 +78,19 @@ func envAWS(lookup func(string) (string, bool)) (aws.Config, Endpoints, error) {
 		DynamoDB: env("AWS_ENDPOINT_URL_DYNAMODB"),
 		SES:      env("AWS_ENDPOINT_URL_SESV2"),
 		Secrets:  env("AWS_ENDPOINT_URL_SECRETS_MANAGER"),
+		Cognito:  env("AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER"),
 	}, nil
 }
 
 // Endpoints are base URLs that replace AWS's, service by service: local
-// emulators (DynamoDB Local, the SES emulator) or a test's fake. An empty
-// one leaves the client where the SDK's configuration points it.
+// emulators (DynamoDB Local, the SES emulator, cognito-local) or a test's
+// fake. An empty one leaves the client where the SDK's configuration
+// points it.
 type Endpoints struct {
-	DynamoDB, SES, Secrets string
+	DynamoDB, SES, Secrets, Cognito string
 }
 
-// ClientsAt builds the DynamoDB and SES clients from cfg, each at its
+// ClientsAt builds the DynamoDB, SES and Cognito clients from cfg, each at its
 // endpoint in at; Secrets is left to the caller that reads the key's
 // secret (keysecret.New(cfg, at.Secrets)). The functions, the development
 // server, the CLI, the benchmarks and the tests all build their clients
@@ -93,6 +100,7 @@ func ClientsAt(cfg aws.Config, at Endpoints) Clients {
 	return Clients{
 		DynamoDB: dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) { override(&o.BaseEndpoint, at.DynamoDB) }),
 		SES:      sesv2.NewFromConfig(cfg, func(o *sesv2.Options) { override(&o.BaseEndpoint, at.SES) }),
+		Cognito:  cognitoidentityprovider.NewFromConfig(cfg, func(o *cognitoidentityprovider.Options) { override(&o.BaseEndpoint, at.Cognito) }),
 	}
 }
 
@@ -220,6 +228,16 @@ func depsOf(cfg config.Config, c Clients, keys reset.Keys, log *slog.Logger, now
 			return reset.Deps{}, nil, fmt.Errorf("WEBHOOK_URL: %w", err)
 		}
 		dir := webhook.NewDirectory(client)
+		deps.Accounts, deps.Passwords, deps.Sessions = dir, dir, dir
+	}
+	if cfg.UsersBackend == config.BackendCognito {
+		// The accounts are a Cognito user pool's: it finds them, sets
+		// their passwords (in two phases, on the user's last-modified
+		// stamp) and signs them out everywhere. No call is made here.
+		if c.Cognito == nil {
+			return reset.Deps{}, nil, errors.New("USERS_BACKEND is cognito, but no Cognito client was built")
+		}
+		dir := cognito.New(c.Cognito, cfg.CognitoUserPoolID)
 		deps.Accounts, deps.Passwords, deps.Sessions = dir, dir, dir
 	}
 	return deps, store, nil
