@@ -30,6 +30,8 @@ const (
 	// names one (SessionsTableName).
 	sessionsTable resource = "sessions table"
 	sessionsIndex resource = "sessions account index"
+	// The Cognito user pool, where a variant keeps its accounts in one.
+	userPool resource = "Cognito user pool"
 )
 
 // permissions is every action each function's code calls, on what. It is
@@ -50,6 +52,7 @@ var permissions = map[string]map[resource][]string{
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
 		hmacKey:             {"secretsmanager:GetSecretValue"},
+		userPool:            {"cognito-idp:ListUsers", "cognito-idp:AdminGetUser"},
 	},
 	"otp-validate": {
 		tokensTable:         {"dynamodb:UpdateItem"},
@@ -61,6 +64,7 @@ var permissions = map[string]map[resource][]string{
 		hmacKey:             {"secretsmanager:GetSecretValue"},
 		sessionsIndex:       {"dynamodb:Query"},
 		sessionsTable:       {"dynamodb:BatchWriteItem"},
+		userPool:            {"cognito-idp:ListUsers", "cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminUserGlobalSignOut"},
 	},
 	"link-request": {
 		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:PutItem"},
@@ -68,6 +72,7 @@ var permissions = map[string]map[resource][]string{
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
 		hmacKey:             {"secretsmanager:GetSecretValue"},
+		userPool:            {"cognito-idp:ListUsers"},
 	},
 	"password-reset": {
 		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
@@ -76,16 +81,19 @@ var permissions = map[string]map[resource][]string{
 		sesConfigurationSet: {"ses:SendEmail"},
 		sessionsIndex:       {"dynamodb:Query"},
 		sessionsTable:       {"dynamodb:BatchWriteItem"},
+		userPool:            {"cognito-idp:AdminGetUser", "cognito-idp:AdminSetUserPassword", "cognito-idp:AdminUserGlobalSignOut"},
 	},
 }
 
-// permissionsOf is permissions[dir] as v deploys it: with the webhook
-// back-end the users table's actions are gone (arn gives it none), and a
-// right code is claimed in a transaction whose check on the owner's item
-// needs dynamodb:ConditionCheckItem (pkg/dynamo's ClaimCode).
+// permissionsOf is permissions[dir] as v deploys it: with the webhook or
+// Cognito back-end the users table's actions are gone (arn gives it none),
+// and a right code is claimed in a transaction whose check on the owner's
+// item needs dynamodb:ConditionCheckItem (pkg/dynamo's ClaimCode). The
+// user pool's actions are there only with Cognito (arn gives the others
+// none).
 func permissionsOf(v variant, dir string) (map[resource][]string, bool) {
 	p, ok := permissions[dir]
-	if !ok || !v.webhook() || dir != "otp-validate" {
+	if !ok || !(v.webhook() || v.cognito()) || dir != "otp-validate" {
 		return p, ok
 	}
 	out := maps.Clone(p)
@@ -142,6 +150,11 @@ func (s *stack) arn(r resource) string {
 			return ""
 		}
 		return "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/" + s.v.sessionsTable() + "/index/" + s.v.param("SessionsAccountIndexName")
+	case userPool:
+		if !s.v.cognito() {
+			return ""
+		}
+		return "arn:${AWS::Partition}:cognito-idp:${AWS::Region}:${AWS::AccountId}:userpool/" + s.v.param("CognitoUserPoolId")
 	}
 	panic("unknown resource " + string(r))
 }
@@ -483,6 +496,9 @@ func wiredEnvironment(v variant) map[string]string {
 		backend = "webhook"
 		secret = "{{resolve:secretsmanager:" + v.param("WebhookSecretArn") + ":SecretString}}"
 	}
+	if v.cognito() {
+		backend = "cognito"
+	}
 	return map[string]string{
 		"TOKENS_TABLE":           "${TokensTable}",
 		"USERS_TABLE":            v.usersName,
@@ -495,6 +511,7 @@ func wiredEnvironment(v variant) map[string]string {
 		"USERS_BACKEND":          backend,
 		"WEBHOOK_URL":            v.param("WebhookUrl"),
 		"WEBHOOK_SECRET":         secret,
+		"COGNITO_USER_POOL_ID":   v.param("CognitoUserPoolId"),
 		"USERS_USERNAME_INDEX":   usernameIndex,
 		"SESSIONS_TABLE":         v.sessionsTable(),
 		"SESSIONS_ACCOUNT_INDEX": v.param("SessionsAccountIndexName"),

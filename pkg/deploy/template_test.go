@@ -60,8 +60,11 @@ func (v variant) param(name string) string {
 
 // createsUsersTable: v deploys the template's own users table.
 func (v variant) createsUsersTable() bool {
-	return v.param("ExistingUsersTableName") == "" && !v.webhook()
+	return v.param("ExistingUsersTableName") == "" && !v.webhook() && !v.cognito()
 }
+
+// cognito: v keeps its accounts in a Cognito user pool, with no users table.
+func (v variant) cognito() bool { return v.param("UsersBackend") == "cognito" }
 
 // webhook: v keeps its accounts behind a team's hook, with no users table.
 func (v variant) webhook() bool { return v.param("UsersBackend") == "webhook" }
@@ -166,6 +169,15 @@ var variants = []variant{
 			"UsersBackend":     "webhook",
 			"WebhookUrl":       "https://accounts.example.com/passreset",
 			"WebhookSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:passreset-hook-AbCdEf",
+		},
+	},
+	{
+		// The accounts in a Cognito user pool: no users table, no grant
+		// on one, the pool's calls granted on that pool alone.
+		name: "cognito back-end",
+		params: map[string]any{
+			"UsersBackend":      "cognito",
+			"CognitoUserPoolId": "eu-west-1_AbC123",
 		},
 	},
 	{
