@@ -90,12 +90,17 @@ func banner(d *devserver.Dev, opts devserver.Options, took time.Duration) string
 	fmt.Fprintf(&b, "  Mail viewer:  %s   (every mail the service sends)\n", d.SES)
 	fmt.Fprintf(&b, "  Metrics:      %s   (the service's counters since start)\n", d.API+devserver.MetricsPath)
 	fmt.Fprintf(&b, "  DynamoDB:     %s   (%s)\n", d.DynamoDB, storage)
+	if d.UserPool != "" {
+		fmt.Fprintf(&b, "  Cognito:      %s   (user pool %s on cognito-local, the accounts; gone at stop)\n", d.Cognito, d.UserPool)
+	}
 	fmt.Fprintf(&b, "  Demo account: %s\n", demo)
 	fmt.Fprintf(&b, "  Logs:         %s\n", logs)
 	fmt.Fprintf(&b, "Try it:\n")
 	fmt.Fprintf(&b, "  curl -s %s/auth/otp -H 'Content-Type: application/json' -d '{\"action\":\"create\",\"email\":\"%s\"}'\n", d.API, devserver.DemoEmail)
 	fmt.Fprintf(&b, "  then read the code at %s and send {\"action\":\"validate\",\"email\":...,\"otp\":...,\"new_password\":...}\n", d.SES)
-	fmt.Fprintf(&b, "  go run ./cmd/passreset user check --email %s --password NEW\n", devserver.DemoEmail)
+	if d.UserPool == "" { // user check reads the DynamoDB users table
+		fmt.Fprintf(&b, "  go run ./cmd/passreset user check --email %s --password NEW\n", devserver.DemoEmail)
+	}
 	fmt.Fprintf(&b, "Ctrl-C stops everything. One line per request follows.\n")
 	return b.String()
 }

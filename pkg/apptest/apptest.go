@@ -3,7 +3,8 @@
 // the real HTTP edge, with a fake clock and a count of every AWS call.
 // Each Env has tables of its own, so tests can run in parallel. The
 // accounts are in DynamoDB, or, with PASSRESET_TEST_USERS_BACKEND=webhook,
-// in PostgreSQL behind the signed hook (users.go, hook.go).
+// in PostgreSQL behind the signed hook, or, with =cognito, in a user pool
+// on cognito-local (users.go, hook.go, cognito.go).
 //
 // Test binaries that use it start the emulators once in TestMain, with
 // emulator.Run, or with Run, which also starts PostgreSQL for the webhook
@@ -100,7 +101,23 @@ func New(t testing.TB, overrides Settings) *Env {
 	}
 	e := &Env{Stack: stack, Clock: NewClock(), Calls: newCalls(), Log: &LogBuffer{}, Metrics: &MetricLines{}}
 	var hookUsersDB *pgxpool.Pool
-	if Backend(t) == BackendWebhook {
+	var pool *cognitoUsers
+	var cognitoEndpoint string
+	switch Backend(t) {
+	case BackendCognito:
+		// A user pool of the Env's own; global sign-out ends the
+		// sessions: the service refuses a sessions table too.
+		for k := range env {
+			if strings.HasPrefix(k, "SESSIONS_") || strings.HasPrefix(k, "USERS_") {
+				delete(env, k)
+			}
+		}
+		var settings Settings
+		pool, settings, cognitoEndpoint = e.startCognito(t)
+		for k, v := range settings {
+			env[k] = v
+		}
+	case BackendWebhook:
 		// The hook's end-sessions call ends the sessions, in the
 		// receiver's table: the service refuses a sessions table too.
 		for k := range env {
@@ -120,7 +137,7 @@ func New(t testing.TB, overrides Settings) *Env {
 	}
 	e.Config = cfg
 
-	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
+	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint, Cognito: cognitoEndpoint}
 	if cfg.HMACKeySecretARN != "" {
 		e.Secret = newSecretStore(t, cfg.HMACKeySecretARN, `{"kid": "k1", "key": "`+TestSecretKey+`"}`)
 		at.Secrets = e.Secret.srv.URL
@@ -155,9 +172,12 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	if hookUsersDB != nil {
+	switch {
+	case pool != nil:
+		e.users = pool
+	case hookUsersDB != nil:
 		e.users = &hookUsers{db: hookUsersDB}
-	} else {
+	default:
 		du := &dynamoUsers{store: e.Service.Store, db: clients.DynamoDB, table: cfg.Users}
 		if cfg.Sessions.Name != "" {
 			du.sessions = &dynamoSessions{db: clients.DynamoDB, tbl: cfg.Sessions}

@@ -33,7 +33,7 @@ import (
 // Run starts what the tests of a test binary need for the back-end
 // EnvUsersBackend chooses, runs them and stops it all, returning the exit
 // code for os.Exit: the DynamoDB and SES emulators always, PostgreSQL too
-// for the webhook back-end. Call it from TestMain:
+// for the webhook back-end, cognito-local for the Cognito back-end. Call it from TestMain:
 //
 //	func TestMain(m *testing.M) { os.Exit(apptest.Run(m)) }
 //
@@ -46,8 +46,11 @@ func Run(m interface{ Run() int }) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if b == BackendWebhook {
+	switch b {
+	case BackendWebhook:
 		return emulator.Run(runFunc(func() int { return emulator.RunPostgres(m) }))
+	case BackendCognito:
+		return emulator.Run(runFunc(func() int { return emulator.RunCognito(m) }))
 	}
 	return emulator.Run(m)
 }
@@ -206,7 +209,7 @@ type hookUsers struct {
 	db *pgxpool.Pool
 }
 
-func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount) error {
+func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) error {
 	var username *string
 	if a.Username != "" {
 		username = &a.Username
@@ -230,7 +233,11 @@ func (h *hookUsers) byID(ctx context.Context, id string) (reset.Account, error) 
 	return a, err
 }
 
-func (h *hookUsers) setPassword(ctx context.Context, id, hash string, _ time.Time) error {
+func (h *hookUsers) passwordIs(ctx context.Context, id, pw string) (bool, error) {
+	return verifyStored(ctx, h, id, pw)
+}
+
+func (h *hookUsers) setPassword(ctx context.Context, id, _, hash string, _ time.Time) error {
 	// Every change by any route moves the version: the protocol's rule.
 	tag, err := h.db.Exec(ctx, `UPDATE users SET password_hash = $2, version = version + 1 WHERE id = $1`, id, hash)
 	if err == nil && tag.RowsAffected() != 1 {

@@ -21,16 +21,18 @@ import (
 // changes accounts through the Env, never through one back-end's client.
 
 // EnvUsersBackend names the back-end the Envs of a test binary keep their
-// accounts in: "" or BackendDynamoDB, the DynamoDB users table; or
+// accounts in: "" or BackendDynamoDB, the DynamoDB users table;
 // BackendWebhook, the reference receiver's PostgreSQL reached through the
-// signed hook (hook.go). Codes, links and limits are in the DynamoDB tokens
-// table either way.
+// signed hook (hook.go); or BackendCognito, a user pool on cognito-local
+// (cognito.go). Codes, links and limits are in the DynamoDB tokens table
+// either way.
 const EnvUsersBackend = "PASSRESET_TEST_USERS_BACKEND"
 
 // The values of EnvUsersBackend, as USERS_BACKEND spells them.
 const (
 	BackendDynamoDB = "dynamodb"
 	BackendWebhook  = "webhook"
+	BackendCognito  = "cognito"
 )
 
 // Backend is the back-end EnvUsersBackend chooses; it fails t on a value
@@ -48,10 +50,10 @@ func backend() (string, error) {
 	switch v := os.Getenv(EnvUsersBackend); v {
 	case "", BackendDynamoDB:
 		return BackendDynamoDB, nil
-	case BackendWebhook:
-		return BackendWebhook, nil
+	case BackendWebhook, BackendCognito:
+		return v, nil
 	default:
-		return "", fmt.Errorf("apptest: %s=%q; want %s or %s", EnvUsersBackend, v, BackendDynamoDB, BackendWebhook)
+		return "", fmt.Errorf("apptest: %s=%q; want %s, %s or %s", EnvUsersBackend, v, BackendDynamoDB, BackendWebhook, BackendCognito)
 	}
 }
 
@@ -59,13 +61,19 @@ func backend() (string, error) {
 // the service, so that arranging and checking a test makes none of the
 // calls it counts.
 type users interface {
-	// add stores a new account; its version (session_version) starts at 0.
-	add(ctx context.Context, a dynamo.NewAccount) error
+	// add stores a new account; its version (session_version) starts at
+	// 0. plain is the password a.PasswordHash is the hash of, for a
+	// back-end that takes passwords, not hashes (Cognito); "" when the
+	// test chose only the hash.
+	add(ctx context.Context, a dynamo.NewAccount, plain string) error
 	// byID reads the account, with its password hash and version.
 	byID(ctx context.Context, id string) (reset.Account, error)
-	// setPassword changes the password as another route of the app would
-	// (a profile page, an admin), moving the account's version.
-	setPassword(ctx context.Context, id, hash string, now time.Time) error
+	// passwordIs reports whether pw is the account's password.
+	passwordIs(ctx context.Context, id, pw string) (bool, error)
+	// setPassword changes the password to plain (hash is its hash) as
+	// another route of the app would (a profile page, an admin), moving
+	// the account's version.
+	setPassword(ctx context.Context, id, plain, hash string, now time.Time) error
 	// setEmail changes the account's address as the app would: on
 	// DynamoDB the email attribute alone, behind the hook with the
 	// version moved, as the protocol requires of every change.
@@ -110,26 +118,40 @@ func (e *Env) AddAccount(t testing.TB, opts ...AccountOption) Account {
 	for _, o := range opts {
 		o(&na)
 	}
-	e.PutAccount(t, na)
+	if err := e.users.add(context.Background(), na, pw); err != nil {
+		t.Fatalf("apptest: add account: %v", err)
+	}
 	return Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
 }
 
 // PutAccount adds the account a as it is, for tests that choose its hash.
+// On Cognito, which takes no hash, the account gets a password the test
+// does not know.
 func (e *Env) PutAccount(t testing.TB, a dynamo.NewAccount) {
 	t.Helper()
-	if err := e.users.add(context.Background(), a); err != nil {
+	if err := e.users.add(context.Background(), a, ""); err != nil {
 		t.Fatalf("apptest: add account: %v", err)
 	}
 }
 
-// PasswordIs reports whether the account's stored hash verifies pw.
+// PasswordIs reports whether pw is the account's password: its stored hash
+// verifies pw, or, on Cognito, which shows no hash, it signs in with pw.
 func (e *Env) PasswordIs(t testing.TB, id, pw string) bool {
 	t.Helper()
-	ok, err := password.Verify(e.Stored(t, id).PasswordHash, pw)
+	ok, err := e.users.passwordIs(context.Background(), id, pw)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("apptest: check the password of %s: %v", id, err)
 	}
 	return ok
+}
+
+// verifyStored is passwordIs for a back-end that stores the hash.
+func verifyStored(ctx context.Context, u users, id, pw string) (bool, error) {
+	acct, err := u.byID(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return password.Verify(acct.PasswordHash, pw)
 }
 
 // Stored returns the account as its back-end holds it. SessionVersion is
@@ -153,7 +175,7 @@ func (e *Env) ChangePasswordElsewhere(t testing.TB, id, pw string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.users.setPassword(context.Background(), id, hash, e.Clock.Now()); err != nil {
+	if err := e.users.setPassword(context.Background(), id, pw, hash, e.Clock.Now()); err != nil {
 		t.Fatalf("apptest: change password elsewhere: %v", err)
 	}
 }
@@ -176,15 +198,19 @@ type dynamoUsers struct {
 	sessions *dynamoSessions // nil without WithSessions
 }
 
-func (d *dynamoUsers) add(ctx context.Context, a dynamo.NewAccount) error {
+func (d *dynamoUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) error {
 	return d.store.PutAccount(ctx, a)
+}
+
+func (d *dynamoUsers) passwordIs(ctx context.Context, id, pw string) (bool, error) {
+	return verifyStored(ctx, d, id, pw)
 }
 
 func (d *dynamoUsers) byID(ctx context.Context, id string) (reset.Account, error) {
 	return d.store.AccountByID(ctx, id)
 }
 
-func (d *dynamoUsers) setPassword(ctx context.Context, id, hash string, now time.Time) error {
+func (d *dynamoUsers) setPassword(ctx context.Context, id, _, hash string, now time.Time) error {
 	return d.store.SetPassword(ctx, id, hash, now)
 }
 

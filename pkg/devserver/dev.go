@@ -172,13 +172,24 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
 	d.DynamoDB, d.SES = d.stack.DynamoDBEndpoint, d.stack.SESEndpoint
+	var pool *userPool
+	if usesCognito(opts.Getenv) {
+		// USERS_BACKEND=cognito: the accounts in a user pool on
+		// cognito-local, with the demo user; a fresh one every run.
+		if pool, err = startUserPool(ctx); err != nil {
+			return nil, fmt.Errorf("dev: %w", err)
+		}
+		d.closers = append(d.closers, pool)
+		d.Cognito, d.UserPool = pool.endpoint, pool.id
+		opts.Getenv = withUserPool(opts.Getenv, pool.id)
+	}
 
 	cfg, err := config.Load(Environment(opts.Getenv, d.API))
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
 	d.TokensTable, d.UsersTable = cfg.TokensTable, cfg.Users.Name
-	clients := Clients(d.DynamoDB, d.SES)
+	clients := function.ClientsAt(function.LocalConfig(), function.Endpoints{DynamoDB: d.DynamoDB, SES: d.SES, Cognito: d.Cognito})
 	if err := dynamo.CreateTables(ctx, clients.DynamoDB, cfg.TokensTable, cfg.Users); err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
@@ -187,7 +198,9 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("dev: %w", err)
 	}
-	if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
+	if pool != nil {
+		d.DemoCreated = true // startUserPool made it
+	} else if d.DemoCreated, err = addDemo(ctx, svc.Store); err != nil {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
 	edge := function.PageOptions(cfg)

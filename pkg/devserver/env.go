@@ -51,12 +51,15 @@ func Environment(getenv func(string) string, apiURL string) func(string) string 
 // the dev stack described by st: the service's configuration (see
 // Environment) and the AWS SDK's settings pointing it at the emulators.
 func FunctionEnv(getenv func(string) string, st State) []string {
-	conf := Environment(getenv, st.API)
+	conf := Environment(withUserPool(getenv, st.UserPool), st.API)
 	var env []string
 	for _, v := range config.Variables {
 		if val := conf(v.Name); val != "" {
 			env = append(env, v.Name+"="+val)
 		}
+	}
+	if st.Cognito != "" {
+		env = append(env, "AWS_ENDPOINT_URL_COGNITO_IDENTITY_PROVIDER="+st.Cognito)
 	}
 	return append(env,
 		"AWS_ENDPOINT_URL_DYNAMODB="+st.DynamoDB,

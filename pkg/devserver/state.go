@@ -21,6 +21,11 @@ type State struct {
 	SES         string `json:"ses"`      // the SES emulator's endpoint and mail viewer
 	TokensTable string `json:"tokens_table"`
 	UsersTable  string `json:"users_table"`
+	// Cognito and UserPool are, with USERS_BACKEND=cognito, where the
+	// service's Cognito client goes (cognito-local, through a stand-in)
+	// and the pool holding the accounts; "" otherwise.
+	Cognito  string `json:"cognito,omitempty"`
+	UserPool string `json:"user_pool,omitempty"`
 }
 
 // ErrNotRunning is ReadState finding no dev stack.
