@@ -78,11 +78,13 @@ test: test-go test-browser test-openapi
 
 # The second go test runs pkg/gateway's contract suite again with the accounts
 # behind the webhook back-end (PostgreSQL and the reference receiver,
-# through the signed hook): every back-end runs the same suite (issue 14).
+# through the signed hook), the third in a Cognito user pool on cognito-local:
+# every back-end runs the same suite (issue 14).
 test-go: check-test-tools node_modules
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 	PASSRESET_TEST_USERS_BACKEND=webhook $(GO) test -race -count=1 -timeout 20m ./pkg/gateway
+	PASSRESET_TEST_USERS_BACKEND=cognito $(GO) test -race -count=1 -timeout 20m ./pkg/gateway
 
 ## test-browser: the reset page in Debian's Chromium, driven by playwright-core
 ## (npm ci), against a passreset dev of its own on free ports: with and

@@ -96,7 +96,12 @@ func (c *Calls) apiOptions() []func(*middleware.Stack) error {
 					}
 				}
 				return next.HandleInitialize(ctx, in)
-			}), middleware.Before)
+				// After, not Before: the Cognito client registers its
+				// service and operation names at the front of Initialize
+				// after the APIOptions are added, so a middleware placed
+				// before it would read neither. Still ahead of the
+				// retryer (Finalize).
+			}), middleware.After)
 	}}
 }
 

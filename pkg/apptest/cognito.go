@@ -35,8 +35,9 @@ import (
 //
 //   - An account's Cognito user name is its user name (or its id when it
 //     has none): AdminGetUser finds users by user name only, and
-//     cognito-local knows no preferred_username alias. The Env maps the
-//     test's ids to the user names.
+//     cognito-local knows no preferred_username alias. That is the id the
+//     service knows it by, which AddAccount and PutAccount return; the Env
+//     also maps the id a test chose to it.
 //   - Cognito shows no password hash: PasswordIs signs in
 //     (ADMIN_USER_PASSWORD_AUTH through an app client of the pool), and
 //     Stored's PasswordHash is "".
@@ -101,7 +102,7 @@ func (c *cognitoUsers) name(id string) string {
 	return id
 }
 
-func (c *cognitoUsers) add(ctx context.Context, a dynamo.NewAccount, plain string) error {
+func (c *cognitoUsers) add(ctx context.Context, a dynamo.NewAccount, plain string) (string, error) {
 	name := a.Username
 	if name == "" {
 		name = a.ID
@@ -125,24 +126,30 @@ func (c *cognitoUsers) add(ctx context.Context, a dynamo.NewAccount, plain strin
 		TemporaryPassword: aws.String("temporary-" + randomHex(8)),
 		MessageAction:     types.MessageActionTypeSuppress,
 	}); err != nil {
-		return fmt.Errorf("AdminCreateUser: %w", err)
+		return "", fmt.Errorf("AdminCreateUser: %w", err)
 	}
 	// A permanent password makes the user CONFIRMED, as one who signed
 	// up and signed in.
 	if _, err := c.admin.AdminSetUserPassword(ctx, &cip.AdminSetUserPasswordInput{
 		UserPoolId: aws.String(c.poolID), Username: aws.String(name), Password: aws.String(plain), Permanent: true,
 	}); err != nil {
-		return fmt.Errorf("AdminSetUserPassword: %w", err)
+		return "", fmt.Errorf("AdminSetUserPassword: %w", err)
 	}
 	if !a.Enabled {
 		if _, err := c.admin.AdminDisableUser(ctx, &cip.AdminDisableUserInput{UserPoolId: aws.String(c.poolID), Username: aws.String(name)}); err != nil {
-			return fmt.Errorf("AdminDisableUser: %w", err)
+			return "", fmt.Errorf("AdminDisableUser: %w", err)
 		}
 	}
 	c.mu.Lock()
 	c.names[a.ID] = name
 	c.mu.Unlock()
-	return nil
+	// Step past the second the user was made in, so that the service's
+	// first change to it moves cognito-local's whole-second stamp, as it
+	// would move Cognito's finer one.
+	if err := c.nextStamp(ctx, name); err != nil {
+		return "", err
+	}
+	return name, nil
 }
 
 // get reads the user behind the test's id.

@@ -209,7 +209,7 @@ type hookUsers struct {
 	db *pgxpool.Pool
 }
 
-func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) error {
+func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) (string, error) {
 	var username *string
 	if a.Username != "" {
 		username = &a.Username
@@ -218,7 +218,7 @@ func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) erro
 	// SessionVersion then counts the password's changes on both back-ends.
 	_, err := h.db.Exec(ctx, `INSERT INTO users (id, email, username, password_hash, verified, enabled, version)
 		VALUES ($1, $2, $3, $4, $5, $6, 0)`, a.ID, a.Email, username, a.PasswordHash, a.Verified, a.Enabled)
-	return err
+	return a.ID, err
 }
 
 func (h *hookUsers) byID(ctx context.Context, id string) (reset.Account, error) {

@@ -64,8 +64,9 @@ type users interface {
 	// add stores a new account; its version (session_version) starts at
 	// 0. plain is the password a.PasswordHash is the hash of, for a
 	// back-end that takes passwords, not hashes (Cognito); "" when the
-	// test chose only the hash.
-	add(ctx context.Context, a dynamo.NewAccount, plain string) error
+	// test chose only the hash. It returns the account's id as the
+	// service knows it: a.ID, or on Cognito the user name.
+	add(ctx context.Context, a dynamo.NewAccount, plain string) (string, error)
 	// byID reads the account, with its password hash and version.
 	byID(ctx context.Context, id string) (reset.Account, error)
 	// passwordIs reports whether pw is the account's password.
@@ -118,20 +119,27 @@ func (e *Env) AddAccount(t testing.TB, opts ...AccountOption) Account {
 	for _, o := range opts {
 		o(&na)
 	}
-	if err := e.users.add(context.Background(), na, pw); err != nil {
-		t.Fatalf("apptest: add account: %v", err)
-	}
-	return Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
+	return Account{ID: e.PutAccountWithPassword(t, na, pw), Email: na.Email, Username: na.Username, Password: pw}
 }
 
-// PutAccount adds the account a as it is, for tests that choose its hash.
-// On Cognito, which takes no hash, the account gets a password the test
-// does not know.
-func (e *Env) PutAccount(t testing.TB, a dynamo.NewAccount) {
+// PutAccount adds the account a as it is, for tests that choose its hash,
+// and returns its id as the service knows it (a.ID; on Cognito, which
+// finds users by user name only, the user name). On Cognito, which takes
+// no hash, the account gets a password the test does not know.
+func (e *Env) PutAccount(t testing.TB, a dynamo.NewAccount) string {
 	t.Helper()
-	if err := e.users.add(context.Background(), a, ""); err != nil {
+	return e.PutAccountWithPassword(t, a, "")
+}
+
+// PutAccountWithPassword is PutAccount for an a whose PasswordHash is the
+// hash of plain: on Cognito the account's password is then plain.
+func (e *Env) PutAccountWithPassword(t testing.TB, a dynamo.NewAccount, plain string) string {
+	t.Helper()
+	id, err := e.users.add(context.Background(), a, plain)
+	if err != nil {
 		t.Fatalf("apptest: add account: %v", err)
 	}
+	return id
 }
 
 // PasswordIs reports whether pw is the account's password: its stored hash
@@ -198,8 +206,8 @@ type dynamoUsers struct {
 	sessions *dynamoSessions // nil without WithSessions
 }
 
-func (d *dynamoUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) error {
-	return d.store.PutAccount(ctx, a)
+func (d *dynamoUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) (string, error) {
+	return a.ID, d.store.PutAccount(ctx, a)
 }
 
 func (d *dynamoUsers) passwordIs(ctx context.Context, id, pw string) (bool, error) {

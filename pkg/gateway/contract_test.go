@@ -238,9 +238,9 @@ func (c *client) account(t *testing.T, opts ...apptest.AccountOption) apptest.Ac
 	for _, o := range opts {
 		o(&na)
 	}
-	c.env.PutAccount(t, na)
+	accountID := c.env.PutAccountWithPassword(t, na, pw)
 	c.learn(pw)
-	return apptest.Account{ID: na.ID, Email: na.Email, Username: na.Username, Password: pw}
+	return apptest.Account{ID: accountID, Email: na.Email, Username: na.Username, Password: pw}
 }
 
 // code reads the newest code mailed to addr.

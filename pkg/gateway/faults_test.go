@@ -196,12 +196,12 @@ func faultResetAfter(t *testing.T, env *apptest.Env, a apptest.Account, live boo
 	t.Helper()
 	changed := env.PasswordIs(t, a.ID, faultPasswordA)
 	old := env.PasswordIs(t, a.ID, a.Password)
-	if changed && live && apptest.Backend(t) == apptest.BackendWebhook {
+	if changed && live && apptest.Backend(t) != apptest.BackendDynamoDB {
 		// Two phases (pkg/reset/complete.go): a finish that failed after
-		// the hook set the password leaves the code or link claimed. It
-		// must never work again: not now, while claimed, and not once
-		// the claim has run out, when the hook refuses it on the version
-		// the set moved.
+		// the hook or Cognito set the password leaves the code or link
+		// claimed. It must never work again: not now, while claimed, and
+		// not once the claim has run out, when it is refused on the
+		// version the set moved.
 		faultWant(t, "the claimed secret after the reset", retry(), 400, deadBody)
 		env.Clock.Advance(31 * time.Second)
 		live = false
@@ -459,8 +459,9 @@ func TestThrottleRetriedThenSucceeds(t *testing.T) {
 	faultWant(t, "request a code, each call throttled once", r, 200, faultSent)
 	t.Logf("request a code, every call throttled once: %s", strings.Join(attempts, " → "))
 	// Behind the hook the lookup is the hook's, which ThrottleWith does
-	// not reach: 3 AWS calls.
-	calls := map[string]int{apptest.BackendDynamoDB: 4, apptest.BackendWebhook: 3}[apptest.Backend(t)]
+	// not reach: 3 AWS calls. Cognito's ListUsers is an AWS call like
+	// DynamoDB's Query: 4.
+	calls := map[string]int{apptest.BackendDynamoDB: 4, apptest.BackendWebhook: 3, apptest.BackendCognito: 4}[apptest.Backend(t)]
 	if got, want := len(attempts), 2*calls; got != want {
 		t.Errorf("attempts: got %d, want %d (each of the %d AWS calls twice)", got, want, calls)
 	}
@@ -527,6 +528,11 @@ func TestThrottleOutlastsRetries(t *testing.T) {
 			t.Parallel()
 			if c.op == "DynamoDB.Query" && apptest.Backend(t) == apptest.BackendWebhook {
 				t.Skip("dynamodb back-end only: the lookup is the hook's, which AWS never throttles; TestFaultMatrix fails Hook.lookup in every flow")
+			}
+			if c.op == "DynamoDB.Query" && apptest.Backend(t) == apptest.BackendCognito {
+				// The lookup is Cognito's ListUsers, throttled as Cognito
+				// throttles (TooManyRequestsException).
+				c.op, c.code = "Cognito Identity Provider.ListUsers", apptest.TooManyRequests
 			}
 			env := apptest.New(t, nil)
 			a := env.AddAccount(t)

@@ -217,10 +217,14 @@ func TestMetricsPerScenario(t *testing.T) {
 		one("ResetWithCode PasswordRejected/Reason=Identity")})
 	// Each refusal once the code proved right spends an attempt and a
 	// failure: an account each.
-	r = env.AddAccount(t)
-	code = codeOf(r)
-	run(step{"the current password", func() apptest.Response { return guess(r.Email, code, r.Password) }, 400,
-		one("ResetWithCode PasswordRejected/Reason=SameAsCurrent")})
+	// Not on Cognito, which shows no hash to compare with: the rule is the
+	// pool's password history there (pkg/cognito, README).
+	if apptest.Backend(t) != apptest.BackendCognito {
+		r = env.AddAccount(t)
+		code = codeOf(r)
+		run(step{"the current password", func() apptest.Response { return guess(r.Email, code, r.Password) }, 400,
+			one("ResetWithCode PasswordRejected/Reason=SameAsCurrent")})
+	}
 	r = env.AddAccount(t)
 	code = codeOf(r)
 	run(step{"breached", func() apptest.Response { return guess(r.Email, code, metricsBreached) }, 400,

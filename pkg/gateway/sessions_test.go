@@ -41,11 +41,19 @@ var sessionResets = []struct {
 // back-end under test, each as Calls names it: a Query of the account index
 // and a BatchWriteItem of the sessions table, or the hook's end-sessions.
 func sessionCalls(t *testing.T) []string {
-	if apptest.Backend(t) == apptest.BackendWebhook {
+	switch apptest.Backend(t) {
+	case apptest.BackendWebhook:
 		return []string{apptest.HookEndSessions}
+	case apptest.BackendCognito:
+		// Global sign-out, answered by apptest's stand-in (cognito-local
+		// lacks it), which ends the sessions AddSessions recorded.
+		return []string{cognitoSignOut}
 	}
 	return []string{"DynamoDB.Query", "DynamoDB.BatchWriteItem"}
 }
+
+// cognitoSignOut is Cognito's global sign-out as Calls names it.
+const cognitoSignOut = "Cognito Identity Provider.AdminUserGlobalSignOut"
 
 // sessionCallCounts is how many of each of sessionCalls env made.
 func sessionCallCounts(t *testing.T, env *apptest.Env) []int {
@@ -144,8 +152,11 @@ func TestSessionsTableDown(t *testing.T) {
 		// Query: the reset flows make no other call of either.
 		// Behind the hook, its one end-sessions call fails.
 		op := []string{"DynamoDB.BatchWriteItem", "DynamoDB.Query"}[i]
-		if apptest.Backend(t) == apptest.BackendWebhook {
+		switch apptest.Backend(t) {
+		case apptest.BackendWebhook:
 			op = apptest.HookEndSessions
+		case apptest.BackendCognito:
+			op = cognitoSignOut
 		}
 		t.Run(tt.name+", "+op+" fails", func(t *testing.T) {
 			a := env.AddAccount(t)
