@@ -243,6 +243,20 @@ func (c *client) account(t *testing.T, opts ...apptest.AccountOption) apptest.Ac
 	return apptest.Account{ID: accountID, Email: na.Email, Username: na.Username, Password: pw}
 }
 
+// notOnCognito skips r on the Cognito back-end, which shows no password
+// hash: "not the current password" cannot be checked by passreset there,
+// only by the pool's own password history (pkg/cognito, README).
+func notOnCognito(r row) row {
+	do := r.do
+	r.do = func(t *testing.T, c *client) reply {
+		if apptest.Backend(t) == apptest.BackendCognito {
+			t.Skip("cognito back-end: no hash to compare the current password with; the pool's password history refuses it there")
+		}
+		return do(t, c)
+	}
+	return r
+}
+
 // code reads the newest code mailed to addr.
 func (c *client) code(t *testing.T, addr string) string {
 	t.Helper()
@@ -604,7 +618,7 @@ func TestContractFamilyN(t *testing.T) {
 			return local
 		}),
 		rejectedRightCode("the user name", reasonIdentity, func(a apptest.Account) string { return a.Username }),
-		rejectedRightCode("the current password", reasonCurrent, func(a apptest.Account) string { return a.Password }),
+		notOnCognito(rejectedRightCode("the current password", reasonCurrent, func(a apptest.Account) string { return a.Password })),
 		{"validate: right code after MAX_ATTEMPTS-1 wrong guesses", func(t *testing.T, c *client) reply {
 			a := c.account(t)
 			code := c.sendN(t, a.Email)
@@ -826,11 +840,11 @@ func TestContractFamilyL(t *testing.T) {
 				token := c.sendL(t, a.Email)
 				return rt.reset(t, c, token, a.Email)
 			}, 400, linkErr(reasonIdentity)},
-			row{"reset, " + rt.name + ": password is the current one", func(t *testing.T, c *client) reply {
+			notOnCognito(row{"reset, " + rt.name + ": password is the current one", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)
 				return rt.reset(t, c, token, a.Password)
-			}, 400, linkErr(reasonCurrent)},
+			}, 400, linkErr(reasonCurrent)}),
 			row{"reset, " + rt.name + ": a rejected password leaves the link usable", func(t *testing.T, c *client) reply {
 				a := c.account(t)
 				token := c.sendL(t, a.Email)

@@ -179,7 +179,9 @@ func TestSecretsNeverLeak(t *testing.T) {
 	a = w.account(t)
 	okN(t, w.post(t, "/auth/request-reset-password", "email", a.Email), 200)
 	token = w.token(t, a)
-	okN(t, w.post(t, "/auth/reset-password/"+token, "new_password", a.Password), 400)
+	if apptest.Backend(t) != apptest.BackendCognito { // as in family N above
+		okN(t, w.post(t, "/auth/reset-password/"+token, "new_password", a.Password), 400)
+	}
 	okN(t, w.post(t, "/auth/reset-password/"+token, "new_password", pwA), 200)
 	w.passwordHash(t, a)
 
