@@ -73,6 +73,9 @@ type Env struct {
 	// Metrics holds every metrics line the handler wrote
 	// (gateway.Options.Metrics), for tests that read the metrics back.
 	Metrics *MetricLines
+	// Variables are the service's environment, as its functions would
+	// have it, for a CLI run against the Env.
+	Variables Settings
 
 	users users // where the accounts are (users.go)
 }
@@ -118,7 +121,7 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	e.Config = cfg
+	e.Config, e.Variables = cfg, env
 
 	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint}
 	if cfg.HMACKeySecretARN != "" {
