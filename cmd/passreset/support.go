@@ -174,6 +174,9 @@ func (c cli) operator(ctx context.Context, t target) string {
 	if err != nil {
 		return user
 	}
+	// A name for the audit line is not worth a hang.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	id, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || id.Arn == nil {
 		return user
@@ -306,7 +309,12 @@ func (c cli) compromised(ctx context.Context, sp supported, a audit, acct reset.
 	w := c.stdout
 	if done.Again {
 		fmt.Fprintf(w, "account %s is already marked compromised: the reset link mailed then is its live record until %s\n", acct.ID, stamp(done.LinkExpiresAt, now))
-		fmt.Fprintf(w, "  sessions:         %s\n", sessionsLine(sp.cfg, done.SessionsEnded, "ended again"))
+		sessions := sessionsLine(sp.cfg, done.SessionsEnded, "ended again")
+		if !done.SessionsEnded {
+			// session_version is not bumped again: that would kill the link.
+			sessions = "no sessions store: not ended again (the first run bumped session_version where there is one)"
+		}
+		fmt.Fprintf(w, "  sessions:         %s\n", sessions)
 		fmt.Fprintf(w, "  codes and links:  nothing killed, no new mail (run support send-link for a new link)\n")
 		return err
 	}
@@ -399,8 +407,8 @@ type counterDoc struct {
 }
 
 type lastMailDoc struct {
-	Kept        bool   `json:"kept"`
-	Suppression string `json:"ses_suppression"`
+	KeptByService bool   `json:"kept_by_service"` // always false: see printState
+	Suppression   string `json:"ses_suppression"`
 }
 
 func timeOrNil(t time.Time) *time.Time {
@@ -424,7 +432,7 @@ func (c cli) state(ctx context.Context, sp supported, a audit, acct reset.Accoun
 	}
 	now := c.now()
 	doc := stateDoc{
-		Account: acct.ID, Active: acct.Active, Now: now.UTC(), Live: st.Live,
+		Account: acct.ID, Active: acct.Active, Now: now.UTC().Truncate(time.Second), Live: st.Live,
 		Sends: counterOf(st.Sends), Failures: counterOf(st.Failures),
 		NoticeAt: timeOrNil(st.NoticeAt), NextSendAt: timeOrNil(st.NextSendAt),
 		LastMail: lastMailDoc{Suppression: c.suppression(ctx, sp, acct.Email)},

@@ -241,7 +241,8 @@ func (p *Support) SendLink(ctx context.Context, acct Account, print bool) (SentL
 		// Stored, counted on the name, and dead: not the latest.
 		return SentLink{}, &LimitError{Err: ErrRateLimited, Scope: ScopeAccount}
 	}
-	sent := SentLink{ExpiresAt: rec.ExpiresAt, hash: rec.Hash}
+	// The store keeps the expiry in whole seconds.
+	sent := SentLink{ExpiresAt: rec.ExpiresAt.Truncate(time.Second), hash: rec.Hash}
 	link := linkURL(s.settings.ResetURL, token)
 	if print {
 		sent.URL = link
