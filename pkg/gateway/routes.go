@@ -16,7 +16,7 @@ type Route struct {
 	// sends says the route can send a code or a link: with the bot
 	// defence on, it needs a token (captcha.go).
 	sends bool
-	page  pageFunc  // nil on a route without a page
+	page  pageFunc // nil on a route without a page
 	// pageFlow is the flow page runs, the Flow of its metrics.
 	pageFlow string
 	// answerPage is (*Handler).handlePage on a route with a page: reached
