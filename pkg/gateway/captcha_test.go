@@ -3,6 +3,7 @@ package gateway_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/passreset/passreset/pkg/apptest"
 	"github.com/passreset/passreset/pkg/captcha"
 	"github.com/passreset/passreset/pkg/captcha/captchatest"
+	"github.com/passreset/passreset/pkg/gateway"
 )
 
 // The bot defence (captcha.go): with CAPTCHA_PROVIDER set, every send
@@ -360,5 +362,29 @@ func TestCaptchaPageForm(t *testing.T) {
 	}
 	if reqs := standIn.Requests(); reqs[len(reqs)-1].Remote != apptest.DefaultIP {
 		t.Errorf("provider got remoteip %q, want %s", reqs[len(reqs)-1].Remote, apptest.DefaultIP)
+	}
+}
+
+// TestCaptchaServe: a handler with the defence on refuses to start
+// without a verifier when one of its routes sends; the page-only function
+// shows the widget without one.
+func TestCaptchaServe(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.DiscardHandler)
+	on := gateway.Options{Captcha: gateway.Captcha{Provider: captcha.Turnstile, SiteKey: captchaSiteKey}}
+	for _, f := range gateway.Functions() {
+		_, err := gateway.ForFunctionWithOptions(f.Name, nil, log, on)
+		if f.Sends() != (err != nil) {
+			t.Errorf("%s without a verifier: got %v, want an error only for a function that sends", f.Name, err)
+		}
+	}
+	for name, c := range map[string]gateway.Captcha{
+		"no site key":           {Provider: captcha.Turnstile},
+		"unknown provider":      {Provider: "recaptcha", SiteKey: captchaSiteKey},
+		"site key, no provider": {SiteKey: captchaSiteKey},
+	} {
+		if _, err := gateway.ForFunctionWithOptions("password-reset", nil, log, gateway.Options{Captcha: c}); err == nil {
+			t.Errorf("%s: got nil, want an error", name)
+		}
 	}
 }

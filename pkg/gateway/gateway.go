@@ -100,7 +100,7 @@ func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
 // NewWithOptions returns a handler for the named route keys, of any
 // functions, with opts: the development server and the tests serve every
 // route from one handler. It fails when opts.APIURL is not an absolute
-// http(s) URL.
+// http(s) URL, or opts.Captcha cannot serve the routes (captcha.go).
 func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
 	var routes []Route
 	for _, k := range routeKeys {
@@ -114,7 +114,8 @@ func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Opti
 }
 
 // Serve returns a handler for routes with opts: a Lambda function's, from
-// its Function. It fails when opts.APIURL is not an absolute http(s) URL.
+// its Function. It fails when opts.APIURL is not an absolute http(s) URL,
+// or opts.Captcha cannot serve the routes (captcha.go).
 func Serve(flows Flows, log *slog.Logger, routes []Route, opts Options) (*Handler, error) {
 	o, err := newOrigins(opts)
 	if err != nil {
