@@ -154,7 +154,11 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	e.Handler, err = gateway.NewWithOptions(e.Service.Flows, log, gateway.RouteKeys(), gateway.Options{Metrics: e.Metrics})
+	edge := gateway.Options{Metrics: e.Metrics}
+	if edge.Captcha, err = function.Captcha(cfg, true); err != nil { // CAPTCHA_* settings
+		t.Fatalf("apptest: %v", err)
+	}
+	e.Handler, err = gateway.NewWithOptions(e.Service.Flows, log, gateway.RouteKeys(), edge)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/passreset/passreset/pkg/captcha"
 	"github.com/passreset/passreset/pkg/dynamo"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
@@ -69,6 +70,28 @@ type Config struct {
 	// APIURL is the API's own public base URL ("" when unknown): the reset
 	// page it serves posts from its origin.
 	APIURL string
+
+	// Captcha is the bot defence of the send routes; its Provider "" is
+	// off, the default.
+	Captcha Captcha
+}
+
+// Captcha is the bot-defence setting: with a provider, every request that
+// sends a code or a link needs a token the provider's siteverify API
+// accepts (pkg/gateway, captcha.go).
+type Captcha struct {
+	// Provider is captcha.Turnstile or captcha.HCaptcha; "" is off.
+	Provider captcha.Provider
+	// SiteKey is the widget's public key, for the reset page.
+	SiteKey string
+	// Secret is the key siteverify is asked with. Only the functions that
+	// send have it (the template gives it them alone), so it is not
+	// required here: function.Handler requires it of those. It prints
+	// redacted and is never echoed in an error.
+	Secret captcha.Secret
+	// VerifyURL replaces the provider's siteverify URL, for tests; "" is
+	// the provider's own.
+	VerifyURL string
 }
 
 // The values of USERS_BACKEND.
@@ -124,6 +147,10 @@ var Variables = []struct{ Name, Default string }{
 	{"PWNED_API_URL", password.DefaultPwnedURL},
 	{"ALLOWED_ORIGINS", ""},
 	{"API_URL", ""},
+	{"CAPTCHA_PROVIDER", ""},
+	{"CAPTCHA_SITE_KEY", ""},
+	{"CAPTCHA_SECRET", ""},
+	{"CAPTCHA_VERIFY_URL", ""},
 }
 
 // Load reads the configuration through getenv, where an empty value means
@@ -170,6 +197,7 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	c.PwnedAPIURL = r.optionalURL("PWNED_API_URL")
 	c.AllowedOrigins = r.origins("ALLOWED_ORIGINS")
 	c.APIURL = r.optionalURL("API_URL")
+	c.Captcha = r.captcha()
 	c.TokensTable = r.required("TOKENS_TABLE")
 	c.UsersBackend = r.backend("USERS_BACKEND")
 	switch c.UsersBackend {
@@ -277,6 +305,36 @@ func (r *reader) webhookSecrets(name string) []webhook.Secret {
 		secrets = append(secrets, s)
 	}
 	return secrets
+}
+
+// captcha reads the bot-defence setting. Settings without a provider are
+// refused: a site key or secret that does nothing is a mistake. Neither
+// the secret nor any part of it is ever echoed in an error.
+func (r *reader) captcha() Captcha {
+	c := Captcha{
+		Provider:  captcha.Provider(r.text("CAPTCHA_PROVIDER")),
+		SiteKey:   r.text("CAPTCHA_SITE_KEY"),
+		Secret:    captcha.NewSecret(r.text("CAPTCHA_SECRET")),
+		VerifyURL: r.optionalURL("CAPTCHA_VERIFY_URL"),
+	}
+	if c.Provider == "" {
+		for _, name := range []string{"CAPTCHA_SITE_KEY", "CAPTCHA_SECRET", "CAPTCHA_VERIFY_URL"} {
+			r.unused(name, "is set but CAPTCHA_PROVIDER is empty (the bot defence is off): unset it or set CAPTCHA_PROVIDER to turnstile or hcaptcha")
+		}
+		return Captcha{}
+	}
+	if !c.Provider.Known() {
+		r.fail("CAPTCHA_PROVIDER", fmt.Sprintf("is %q; want turnstile, hcaptcha, or empty for off", c.Provider))
+	}
+	if c.SiteKey == "" {
+		r.fail("CAPTCHA_SITE_KEY", "is required with CAPTCHA_PROVIDER: the widget's public site key, which the reset page carries")
+	} else if strings.IndexFunc(c.SiteKey, func(c rune) bool { return c <= ' ' || c > '~' || c == '"' || c == '<' || c == '>' }) >= 0 {
+		r.fail("CAPTCHA_SITE_KEY", fmt.Sprintf("is %q; want the provider's site key, printable ASCII without spaces or quotes", c.SiteKey))
+	}
+	if strings.IndexFunc(r.text("CAPTCHA_SECRET"), unicode.IsSpace) >= 0 {
+		r.fail("CAPTCHA_SECRET", "has a space or line break (a secret pasted with its newline?); its value is not shown")
+	}
+	return c
 }
 
 // reader collects every problem instead of stopping at the first.

@@ -149,7 +149,21 @@ func (s *stack) arn(r resource) string {
 // localOnly are the variables pkg/config reads that a deployed function
 // must not get: the HMAC key in plain text, for local runs. Deployed, the
 // key comes from the secret (HMAC_KEY_SECRET_ARN).
-var localOnly = map[string]bool{"HMAC_KEY": true, "HMAC_KEY_ID": true}
+var localOnly = map[string]bool{"HMAC_KEY": true, "HMAC_KEY_ID": true, "CAPTCHA_VERIFY_URL": true}
+
+// sendsOnly are the variables only the functions that send get: the bot
+// defence's secret, which only they use (gateway.Function.Sends).
+var sendsOnly = map[string]bool{"CAPTCHA_SECRET": true}
+
+// sends reports whether the function serving dir sends codes or links.
+func sends(dir string) bool {
+	for _, f := range gateway.Functions() {
+		if f.Name == dir {
+			return f.Sends()
+		}
+	}
+	return false
+}
 
 // environment is every variable the code reads at cold start
 // (config.Variables) that the template must set on every function.
@@ -478,6 +492,10 @@ func wiredEnvironment(v variant) map[string]string {
 	if !v.hasUsernameIndex() {
 		usernameIndex = ""
 	}
+	captchaSecret := ""
+	if v.param("CaptchaProvider") != "" {
+		captchaSecret = "{{resolve:secretsmanager:" + v.param("CaptchaSecretArn") + ":SecretString}}"
+	}
 	backend, secret := "dynamodb", ""
 	if v.webhook() {
 		backend = "webhook"
@@ -495,6 +513,9 @@ func wiredEnvironment(v variant) map[string]string {
 		"USERS_BACKEND":          backend,
 		"WEBHOOK_URL":            v.param("WebhookUrl"),
 		"WEBHOOK_SECRET":         secret,
+		"CAPTCHA_PROVIDER":       v.param("CaptchaProvider"),
+		"CAPTCHA_SITE_KEY":       v.param("CaptchaSiteKey"),
+		"CAPTCHA_SECRET":         captchaSecret,
 		"USERS_USERNAME_INDEX":   usernameIndex,
 		"SESSIONS_TABLE":         v.sessionsTable(),
 		"SESSIONS_ACCOUNT_INDEX": v.param("SessionsAccountIndexName"),
@@ -518,6 +539,12 @@ func checkEnvironment(s *stack) []string {
 		env := s.env(dir)
 		for _, name := range environment() {
 			v, ok := env[name]
+			if sendsOnly[name] && !sends(dir) {
+				if ok {
+					problems = append(problems, fmt.Sprintf("function %s: sets %s, but it sends nothing, so verifies no token", logicalID(dir), name))
+				}
+				continue
+			}
 			if sessionsVariables[name] && !completesResets(dir) {
 				// A function that never completes a reset ends no
 				// sessions: it is not told of the table.

@@ -27,6 +27,9 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 		if err != nil {
 			return &otpCreate, err
 		}
+		if err := req.checkCaptcha(ctx, body); err != nil {
+			return &otpCreate, err
+		}
 		return &otpCreate, flows.RequestCode(ctx, reset.CodeRequest{
 			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
 		})

@@ -76,6 +76,10 @@ type Options struct {
 	// refused.
 	APIURL string
 
+	// Captcha is the bot defence of the send routes (captcha.go); the
+	// zero value is off.
+	Captcha Captcha
+
 	// Metrics is where each request's metrics are written, as CloudWatch
 	// Embedded Metric Format lines, once its answer is built; nil means
 	// os.Stdout, which Lambda ships to CloudWatch Logs, where they become
@@ -96,7 +100,7 @@ func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
 // NewWithOptions returns a handler for the named route keys, of any
 // functions, with opts: the development server and the tests serve every
 // route from one handler. It fails when opts.APIURL is not an absolute
-// http(s) URL.
+// http(s) URL, or opts.Captcha cannot serve the routes (captcha.go).
 func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
 	var routes []Route
 	for _, k := range routeKeys {
@@ -110,10 +114,14 @@ func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Opti
 }
 
 // Serve returns a handler for routes with opts: a Lambda function's, from
-// its Function. It fails when opts.APIURL is not an absolute http(s) URL.
+// its Function. It fails when opts.APIURL is not an absolute http(s) URL,
+// or opts.Captcha cannot serve the routes (captcha.go).
 func Serve(flows Flows, log *slog.Logger, routes []Route, opts Options) (*Handler, error) {
 	o, err := newOrigins(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := opts.Captcha.check(routes); err != nil {
 		return nil, err
 	}
 	if opts.Metrics == nil {
@@ -181,7 +189,8 @@ func (h *Handler) Serves(routeKey string) bool {
 // built, under the Flow of the table that answered. A request refused
 // before its flow ran (a bad body, a refused origin) goes under its
 // route's flow, or its route's first action's, and has counted nothing,
-// so no line is written for it.
+// so no line is written for it. A send refused for its bot-defence token
+// (captcha.go) is such a request.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	start := time.Now()
 	ctx = metrics.NewContext(ctx, &metrics.Recorder{})
@@ -192,6 +201,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		return resp, nil
 	}
 	req := newRequest(ev)
+	req.captcha = h.opts.Captcha.Verifier
 	if outcome := h.checkOrigin(ev.RouteKey, req); outcome != nil {
 		// Before any flow and before the page: a form posted from another
 		// site gets the route's JSON answer, not a page.

@@ -18,6 +18,9 @@ func serveLinkRequest(ctx context.Context, flows Flows, req request) (*table, er
 	if err != nil {
 		return &linkRequest, err
 	}
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &linkRequest, err
+	}
 	return &linkRequest, flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP()})
 }
 

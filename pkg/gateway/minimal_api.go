@@ -19,6 +19,9 @@ func serveGenerate(ctx context.Context, flows Flows, req request) (*table, error
 	if err != nil {
 		return &generate, err
 	}
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &generate, err
+	}
 	return &generate, flows.RequestCode(ctx, reset.CodeRequest{
 		Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
 	})

@@ -85,6 +85,8 @@ const (
 	pageMsgMismatch   = "The two passwords do not match. Enter the new password in both fields again."
 	pageMsgBadEmail   = "Enter a valid email address, like name@example.com."
 	pageMsgTooMany    = "Too many attempts from your network. Please wait a few minutes and try again."
+	// The bot-defence check was missing or refused (captcha.go).
+	pageMsgCaptcha = "We could not confirm you are not a robot. Complete the check and try again."
 )
 
 // pageOpenLink is GET /auth/reset-password/{token}: the form if the link
@@ -149,6 +151,13 @@ func pageRequestForm(ctx context.Context, flows Flows, req request) (page, error
 	email, err := reset.ParseEmail(form.Get("email"))
 	if err != nil {
 		return bad, err
+	}
+	if req.captcha != nil {
+		// The widget put its token in the form under the provider's own
+		// field name.
+		if err := req.verifyCaptcha(ctx, form.Get(req.captcha.Provider().FormField())); err != nil {
+			return page{status: http.StatusBadRequest, view: viewExpired, formError: pageMsgCaptcha}, err
+		}
 	}
 	err = flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP()})
 	switch {
@@ -215,14 +224,20 @@ func (r request) form() (url.Values, error) {
 	return values, nil
 }
 
-//go:embed page/page.html page/page.css page/page.js
+//go:embed page/page.html page/page.css page/page.js page/captcha.html
 var pageFiles embed.FS
 
 // pageAssets are the parsed page, its inline script and style written
-// in, and the Content-Security-Policy that allows exactly those two.
+// in, and the Content-Security-Policy that allows exactly those two; and
+// the same page with the bot-defence widget (captcha.go), whose policy
+// also allows the provider's origins (captchaCSP).
 type pageAssets struct {
 	tmpl *fill.Template
 	csp  string
+	// withWidget carries the widget; awaitingWidget, on the other views,
+	// only says that it is on (captchaAwaiting).
+	withWidget, awaitingWidget *fill.Template
+	scriptHash, styleHash      string
 }
 
 // loadPageAssets reads the embedded files once, on the first page served.
@@ -243,16 +258,64 @@ var loadPageAssets = sync.OnceValues(func() (*pageAssets, error) {
 	// page before it is parsed, where no hole may be.
 	html = bytes.Replace(html, []byte("{{.Style}}"), style, 1)
 	html = bytes.Replace(html, []byte("{{.Script}}"), script, 1)
-	tmpl, err := fill.ParseHTML("page.html", string(html))
+	widget, err := pageFiles.ReadFile("page/captcha.html")
+	if err != nil {
+		return nil, fmt.Errorf("read page widget: %w", err)
+	}
+	tmpl, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), nil, 1)))
 	if err != nil {
 		return nil, fmt.Errorf("parse page: %w", err)
 	}
-	return &pageAssets{
-		tmpl: tmpl,
-		csp: "default-src 'none'; script-src " + cspHash(script) + "; style-src " + cspHash(style) +
-			"; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-	}, nil
+	withWidget, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), widget, 1)))
+	if err != nil {
+		return nil, fmt.Errorf("parse page with widget: %w", err)
+	}
+	awaitingWidget, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), []byte(captchaAwaiting), 1)))
+	if err != nil {
+		return nil, fmt.Errorf("parse page awaiting widget: %w", err)
+	}
+	a := &pageAssets{tmpl: tmpl, withWidget: withWidget, awaitingWidget: awaitingWidget, scriptHash: cspHash(script), styleHash: cspHash(style)}
+	a.csp = a.policy("")
+	return a, nil
 })
+
+// captchaMarker is where page.html takes the bot-defence widget
+// (page/captcha.html), inside the form that asks for a new link.
+const captchaMarker = "<!-- captcha widget -->"
+
+// captchaAwaiting stands where the widget would be on a view without it:
+// page.js, finding it when a live link's page learns the link is dead,
+// reloads the page, which the server then shows with the widget.
+const captchaAwaiting = `<div id="captcha" data-captcha-reload hidden></div>`
+
+// policy is the page's Content-Security-Policy: its own inline script and
+// style, and, with sources (a provider's origins, when the page carries
+// its widget), the widget's script, frame, style and calls.
+func (a *pageAssets) policy(sources string) string {
+	extra, frame := "", ""
+	if sources != "" {
+		extra, frame = " "+sources, "; frame-src "+sources
+	}
+	return "default-src 'none'; script-src " + a.scriptHash + extra + "; style-src " + a.styleHash + extra +
+		"; img-src 'self' data:; connect-src 'self'" + extra + frame + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
+
+// pageTemplate is the template and policy of view. The widget is carried
+// only by the view whose form asks for a new link (viewExpired), which a
+// dead link or no link at all shows: the provider's script may read the
+// page's URL, so it never runs beside a live token. A live link's page
+// that turns out dead while open reloads to get it (page.js).
+func (h *Handler) pageTemplate(a *pageAssets, view string) (*fill.Template, string) {
+	c := h.opts.Captcha
+	switch {
+	case !c.on():
+		return a.tmpl, a.csp
+	case view == viewExpired:
+		return a.withWidget, a.policy(c.Provider.CSPSources())
+	default:
+		return a.awaitingWidget, a.csp
+	}
+}
 
 // cspHash is the CSP source that allows an inline element whose content
 // is exactly b.
@@ -293,7 +356,11 @@ func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse 
 	if h.opts.AppName != "" {
 		title += " · " + h.opts.AppName
 	}
-	body, err := assets.tmpl.Fill(map[string]string{
+	tmpl, csp := h.pageTemplate(assets, p.view)
+	body, err := tmpl.Fill(map[string]string{
+		"CaptchaClass": h.opts.Captcha.Provider.WidgetClass(), "CaptchaSiteKey": h.opts.Captcha.SiteKey,
+		"CaptchaScript": h.opts.Captcha.Provider.ScriptURL(), "CaptchaField": h.opts.Captcha.Provider.FormField(),
+
 		"Title": title, "AppName": h.opts.AppName, "AppNameHidden": hiddenUnless(h.opts.AppName != ""),
 		"LoginURL": h.opts.LoginURL, "LoginHidden": hiddenUnless(h.opts.LoginURL != ""), "CloseHidden": hiddenUnless(h.opts.LoginURL == ""),
 		"View":      p.view,
@@ -309,7 +376,7 @@ func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse 
 	if err != nil {
 		return h.renderFailed()
 	}
-	headers := pageHeaders(assets.csp)
+	headers := pageHeaders(csp)
 	if p.status == http.StatusTooManyRequests {
 		headers["Retry-After"] = retryAfter(outcome)
 	}

@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/passreset/passreset/pkg/captcha"
 )
 
 // maxBody is the contract's largest request body.
@@ -20,6 +22,9 @@ const maxBody = 16 << 10
 // request is an event as the APIs read it.
 type request struct {
 	ev events.APIGatewayV2HTTPRequest
+	// captcha verifies a send route's token; nil when the bot defence is
+	// off (captcha.go).
+	captcha *captcha.Verifier
 }
 
 func newRequest(ev events.APIGatewayV2HTTPRequest) request { return request{ev: ev} }

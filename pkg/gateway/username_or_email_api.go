@@ -21,6 +21,9 @@ func serveUsernameOrEmailRequest(ctx context.Context, flows Flows, req request) 
 	if err != nil {
 		return &armorRequest, err
 	}
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &armorRequest, err
+	}
 	err = flows.RequestCode(ctx, reset.CodeRequest{
 		Account: lookup, IP: req.sourceIP(), Device: req.userAgent(), BindDevice: true,
 	})

@@ -18,10 +18,35 @@
   function $(id) { return document.getElementById(id); }
 
   function show(view) {
+    if (view === "expired" && captchaReload()) { return; }
     views.forEach(function (v) { $(v).hidden = v !== view; });
     main.setAttribute("data-view", view);
     var h = $(view + "-title");
     if (h) { h.focus(); }
+  }
+
+  // The bot defence (captcha.go), when on. The widget is only on the page
+  // of a dead link, never beside a live one (its script can read the URL):
+  // a page that learns its link is dead reloads to be shown with it.
+  var msgCaptcha = "Complete the check above, then send again.";
+  function captchaReload() {
+    var marker = $("captcha");
+    if (!marker || !marker.hasAttribute("data-captcha-reload")) { return false; }
+    window.location.reload();
+    return true;
+  }
+  // captchaToken is the widget's token, "" when not solved, null when off.
+  function captchaToken(form) {
+    var widget = $("captcha");
+    var field = widget && widget.getAttribute("data-captcha-field");
+    if (!field) { return null; }
+    var input = form.querySelector("input[name=\"" + field + "\"]");
+    return input ? input.value : "";
+  }
+  // A token is good once: a new one is needed after every answer.
+  function captchaReset() {
+    if (window.turnstile) { window.turnstile.reset(); }
+    if (window.hcaptcha) { window.hcaptcha.reset(); }
   }
 
   // setError shows msg under input (or clears it) and marks the input.
@@ -162,13 +187,24 @@
         return;
       }
       setError(email, "");
+      var body = { email: value };
+      var token = captchaToken(requestForm);
+      if (token === "") {
+        requestError.textContent = msgCaptcha;
+        return;
+      }
+      if (token !== null) { body.captcha_token = token; }
       busy(requestButton, true);
-      post(requestForm.getAttribute("action"), { email: value }, function (status) {
+      post(requestForm.getAttribute("action"), body, function (status) {
         busy(requestButton, false);
+        if (token !== null) { captchaReset(); }
         // 404 is an unknown account where the service is set to reveal
         // them; the page says the same either way.
         if (status === 200 || status === 404) {
           show("sent");
+        } else if (status === 400 && token !== null) {
+          // A refused check or a malformed address: one answer for both.
+          requestError.textContent = "Check your email address and complete the check again.";
         } else if (status === 400) {
           setError(email, "Enter a valid email address, like name@example.com.");
           email.focus();
