@@ -119,7 +119,7 @@ func pageResetForm(ctx context.Context, flows Flows, req request) (page, error) 
 		return page{status: http.StatusBadRequest, view: viewReset, confirmError: pageMsgMismatch}, errBadBody
 	}
 	err = flows.ResetWithLink(ctx, reset.LinkReset{
-		Token: reset.Token(req.ev.PathParameters["token"]), NewPassword: newPassword, IP: req.sourceIP(),
+		Token: reset.Token(req.ev.PathParameters["token"]), NewPassword: newPassword, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(),
 	})
 	var rejected *password.Rejection
 	switch {
@@ -150,7 +150,7 @@ func pageRequestForm(ctx context.Context, flows Flows, req request) (page, error
 	if err != nil {
 		return bad, err
 	}
-	err = flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP()})
+	err = flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage()})
 	switch {
 	case err == nil, errors.Is(err, reset.ErrUnknownAccount), errors.Is(err, reset.ErrInactiveAccount):
 		return page{status: http.StatusOK, view: viewSent}, err

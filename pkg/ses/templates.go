@@ -254,3 +254,17 @@ func holeList(names []string) string {
 	}
 	return b.String()
 }
+
+// EmbeddedLanguages lists the languages the embedded mails are in, without
+// parsing them: the names of templates/'s directories.
+func EmbeddedLanguages() []string {
+	entries, err := embedded.ReadDir("templates")
+	if err != nil {
+		return nil
+	}
+	var langs []string
+	for _, e := range entries {
+		langs = append(langs, e.Name())
+	}
+	return langs
+}
