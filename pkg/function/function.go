@@ -303,6 +303,7 @@ func Handler(f gateway.Function, secrets SecretsReader, lookup func(string) (str
 func PageOptions(cfg config.Config) gateway.Options {
 	return gateway.Options{
 		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
+		LogoURL: cfg.Mail.LogoURL, SupportAddress: cfg.Mail.SupportAddress, DefaultLanguage: cfg.Mail.DefaultLanguage,
 		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
 	}
 }
