@@ -28,6 +28,11 @@ import (
 // may use is holesOf, and a template that uses another, or leaves out the
 // one its mail exists for (the code, the link), is refused when parsed.
 //
+// The embedded languages are en, es, de and fr. Spanish addresses the
+// reader as tú, as consumer apps do; German as Sie and French as vous, as a
+// company writes to its customers about their account (French with a
+// no-break space before ":", "?" and ";").
+//
 // A team overrides any of them from a directory of its own in the same
 // layout (LoadTemplates): a file there replaces the embedded one, and a
 // directory for a language not embedded adds it, whole.
