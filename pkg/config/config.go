@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/passreset/passreset/pkg/captcha"
 	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/language"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 	"github.com/passreset/passreset/pkg/ses"
@@ -119,6 +122,11 @@ var Variables = []struct{ Name, Default string }{
 	{"LOGIN_URL", ""},
 	{"MAIL_FROM", ""},
 	{"APP_NAME", "passreset"},
+	{"MAIL_FROM_NAME", ""},
+	{"SUPPORT_EMAIL", ""},
+	{"LOGO_URL", ""},
+	{"DEFAULT_LANGUAGE", "en"},
+	{"MAIL_TEMPLATES_DIR", ""},
 	{"SES_CONFIGURATION_SET", ""},
 	{"TOKENS_TABLE", ""},
 	{"USERS_BACKEND", BackendDynamoDB},
@@ -135,6 +143,7 @@ var Variables = []struct{ Name, Default string }{
 	{"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE", "password_changed_at"},
 	{"USERS_VERIFIED_ATTRIBUTE", "verified"},
 	{"USERS_ENABLED_ATTRIBUTE", "enabled"},
+	{"USERS_LANGUAGE_ATTRIBUTE", "locale"},
 	{"SESSIONS_TABLE", ""},
 	{"SESSIONS_ACCOUNT_ATTRIBUTE", "account_id"},
 	{"SESSIONS_ACCOUNT_INDEX", ""},
@@ -165,7 +174,8 @@ func Load(getenv func(string) string) (Config, error) {
 // LoadEnv reads the configuration through lookup (os.LookupEnv in a main),
 // which tells a variable set empty from one unset: an empty
 // USERS_EMAIL_INDEX, USERS_USERNAME_INDEX, USERS_VERIFIED_ATTRIBUTE or
-// USERS_ENABLED_ATTRIBUTE means "none", as template.yaml passes it.
+// USERS_ENABLED_ATTRIBUTE, USERS_VERIFIED_ATTRIBUTE or
+// USERS_LANGUAGE_ATTRIBUTE means "none", as template.yaml passes it.
 func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	var c Config
@@ -189,9 +199,14 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.Mail = ses.Settings{
 		From:             r.required("MAIL_FROM"),
-		AppName:          r.text("APP_NAME"),
+		SenderName:       r.oneLine("MAIL_FROM_NAME"),
+		AppName:          r.oneLine("APP_NAME"),
+		SupportAddress:   r.address("SUPPORT_EMAIL"),
+		LogoURL:          r.httpsURL("LOGO_URL"),
 		ConfigurationSet: r.text("SES_CONFIGURATION_SET"),
+		Templates:        r.mailTemplates("MAIL_TEMPLATES_DIR"),
 	}
+	c.Mail.DefaultLanguage = r.defaultLanguage("DEFAULT_LANGUAGE", c.Mail.Templates)
 	c.LoginURL = r.optionalURL("LOGIN_URL")
 	c.PwnedCheck = r.boolean("PWNED_CHECK")
 	c.PwnedAPIURL = r.optionalURL("PWNED_API_URL")
@@ -240,6 +255,7 @@ func (r *reader) usersTable() dynamo.UsersTable {
 		PasswordChangedAtAttribute: r.required("USERS_PASSWORD_CHANGED_AT_ATTRIBUTE"),
 		VerifiedAttribute:          r.optional("USERS_VERIFIED_ATTRIBUTE"),
 		EnabledAttribute:           r.optional("USERS_ENABLED_ATTRIBUTE"),
+		LanguageAttribute:          r.optional("USERS_LANGUAGE_ATTRIBUTE"),
 	}
 	if t.EmailIndex == "" {
 		// The email as the table's key is not supported: a send would
@@ -591,4 +607,77 @@ func (r *reader) hexKey(name string) []byte {
 		r.fail(name, "must be at least 64 hex digits (32 bytes)")
 	}
 	return k
+}
+
+// oneLine is a text the mails put in a header or a sentence: no line
+// break or other control character, which would end a subject line or
+// start a header.
+func (r *reader) oneLine(name string) string {
+	v := r.text(name)
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		r.fail(name, "holds a line break or another control character; want one line of text")
+	}
+	return v
+}
+
+// address is an optional bare email address ("help@example.com"): the
+// mails write it as it is, so a display name or a comment is refused.
+func (r *reader) address(name string) string {
+	v := r.text(name)
+	if v == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		r.fail(name, fmt.Sprintf("is %q; want an email address alone, like help@example.com", v))
+	}
+	return v
+}
+
+// httpsURL is an optional absolute https URL: an image the mails and the
+// page load, which an http URL would make mixed content.
+func (r *reader) httpsURL(name string) string {
+	v := r.text(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		r.fail(name, fmt.Sprintf("is %q; want an absolute https URL, like https://example.com/logo.png", v))
+	}
+	return v
+}
+
+// mailTemplates parses the embedded mails with a team's overrides from the
+// directory name gives, when it is set: a broken or misplaced template
+// stops the cold start here, never a mail at a request.
+func (r *reader) mailTemplates(name string) *ses.Templates {
+	dir := r.text(name)
+	if dir == "" {
+		return nil
+	}
+	t, err := ses.LoadTemplates(os.DirFS(dir))
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q: %v", dir, err))
+		return nil
+	}
+	return t
+}
+
+// defaultLanguage is the mails' language when neither the account nor the
+// request names one there are texts for; it must be one there are texts
+// for, embedded or in the override directory.
+func (r *reader) defaultLanguage(name string, templates *ses.Templates) string {
+	v := r.text(name)
+	var langs []string
+	if templates != nil {
+		langs = templates.Languages()
+	} else {
+		langs = ses.EmbeddedLanguages()
+	}
+	match := language.Match(langs, v)
+	if match == "" {
+		r.fail(name, fmt.Sprintf("is %q; want one of the languages there are mails in: %s", v, strings.Join(langs, ", ")))
+	}
+	return match
 }

@@ -339,6 +339,7 @@ func attributeVariables(u dynamo.UsersTable) map[string]string {
 		"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE": u.PasswordChangedAtAttribute,
 		"USERS_VERIFIED_ATTRIBUTE":            u.VerifiedAttribute,
 		"USERS_ENABLED_ATTRIBUTE":             u.EnabledAttribute,
+		"USERS_LANGUAGE_ATTRIBUTE":            u.LanguageAttribute,
 	} {
 		if name != "" {
 			vars[name] = v

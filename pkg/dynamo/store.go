@@ -46,6 +46,10 @@ type UsersTable struct {
 	PasswordChangedAtAttribute string // RFC 3339, UTC
 	VerifiedAttribute          string // empty: every account counts as verified
 	EnabledAttribute           string // empty: every account counts as enabled
+	// LanguageAttribute holds the account's language for its mails ("de",
+	// "es-MX"), a string; empty: accounts have none. Read with the rest of
+	// a lookup, so the email index must project it.
+	LanguageAttribute string
 }
 
 // DefaultUsersTable is the layout of the users table template.yaml creates.
@@ -62,6 +66,7 @@ func DefaultUsersTable(name string) UsersTable {
 		PasswordChangedAtAttribute: "password_changed_at",
 		VerifiedAttribute:          "verified",
 		EnabledAttribute:           "enabled",
+		LanguageAttribute:          "locale",
 	}
 }
 

@@ -333,6 +333,7 @@ func Captcha(cfg config.Config, sends bool) (gateway.Captcha, error) {
 func PageOptions(cfg config.Config) gateway.Options {
 	return gateway.Options{
 		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
+		LogoURL: cfg.Mail.LogoURL, SupportAddress: cfg.Mail.SupportAddress, DefaultLanguage: cfg.Mail.DefaultLanguage,
 		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
 	}
 }

@@ -31,7 +31,7 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 			return &otpCreate, err
 		}
 		return &otpCreate, flows.RequestCode(ctx, reset.CodeRequest{
-			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
+			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 		})
 	case "validate":
 		email, err := requiredEmail(body, "email")
@@ -44,7 +44,7 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 		}
 		return &otpValidate, flows.ResetWithCode(ctx, reset.CodeReset{
 			Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
-			IP: req.sourceIP(), Device: req.userAgent(),
+			IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 		})
 	default:
 		return &otpCreate, errBadAction
@@ -71,7 +71,7 @@ func serveEmailReset(ctx context.Context, flows Flows, req request) (*table, err
 	}
 	return &emailReset, flows.ResetWithCode(ctx, reset.CodeReset{
 		Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
-		IP: req.sourceIP(), Device: req.userAgent(),
+		IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 	})
 }
 

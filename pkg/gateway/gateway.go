@@ -61,6 +61,12 @@ type Options struct {
 	AppName string
 	// LoginURL is offered after a successful reset; "" offers none.
 	LoginURL string
+	// LogoURL is an https image shown above the page's heading; "" for
+	// none. SupportAddress is offered at the page's foot; "" for none.
+	LogoURL, SupportAddress string
+	// DefaultLanguage is the page's language when the browser's
+	// Accept-Language names none the page is written in; "" is English.
+	DefaultLanguage string
 	// Policy is the new-password policy whose lengths the page states.
 	Policy password.Policy
 
@@ -245,7 +251,7 @@ func (h *Handler) handlePage(ctx context.Context, ev events.APIGatewayV2HTTPRequ
 	}()
 	var p page
 	p, outcome = serve(ctx, h.flows, req)
-	resp = h.render(p, outcome)
+	resp = h.render(p, outcome, req.acceptLanguage())
 	h.finish(ctx, ev, resp, start, outcome, flow)
 	return resp
 }

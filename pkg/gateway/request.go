@@ -36,6 +36,11 @@ func (r request) sourceIP() string { return r.ev.RequestContext.HTTP.SourceIP }
 // userAgent names the device, for codes bound to one.
 func (r request) userAgent() string { return r.header("user-agent") }
 
+// acceptLanguage is the languages the client reads, as sent: a mail's
+// language when the account names none, and the page's. It never changes
+// a JSON answer.
+func (r request) acceptLanguage() string { return r.header("accept-language") }
+
 // header reads a header by name, whatever its case (API Gateway lower-cases
 // them; other callers may not).
 func (r request) header(name string) string {

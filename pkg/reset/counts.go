@@ -103,19 +103,19 @@ type countingMailer struct {
 	Mailer
 }
 
-func (m countingMailer) SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error {
+func (m countingMailer) SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error {
 	return mailed(ctx, m.Mailer.SendCode(ctx, to, code, ttl))
 }
 
-func (m countingMailer) SendLink(ctx context.Context, to string, link string, ttl time.Duration) error {
+func (m countingMailer) SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error {
 	return mailed(ctx, m.Mailer.SendLink(ctx, to, link, ttl))
 }
 
-func (m countingMailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
+func (m countingMailer) SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error {
 	return mailed(ctx, m.Mailer.SendPasswordChanged(ctx, to, at))
 }
 
-func (m countingMailer) SendGuessingNotice(ctx context.Context, to string) error {
+func (m countingMailer) SendGuessingNotice(ctx context.Context, to Recipient) error {
 	return mailed(ctx, m.Mailer.SendGuessingNotice(ctx, to))
 }
 

@@ -542,6 +542,9 @@ type sentMail struct {
 	To   string
 	Code Code   // of a "code" mail
 	Link string // of a "link" mail
+	// Language and AcceptLanguage are what the mail's language is
+	// chosen by (Recipient).
+	Language, AcceptLanguage string
 }
 
 // fakeMailer records the mails it sends. A kind in fail makes every send
@@ -566,20 +569,20 @@ func (m *fakeMailer) send(mail sentMail) error {
 	return nil
 }
 
-func (m *fakeMailer) SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error {
-	return m.send(sentMail{Kind: "code", To: to, Code: code})
+func (m *fakeMailer) SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error {
+	return m.send(sentMail{Kind: "code", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage, Code: code})
 }
 
-func (m *fakeMailer) SendLink(ctx context.Context, to string, link string, ttl time.Duration) error {
-	return m.send(sentMail{Kind: "link", To: to, Link: link})
+func (m *fakeMailer) SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error {
+	return m.send(sentMail{Kind: "link", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage, Link: link})
 }
 
-func (m *fakeMailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
-	return m.send(sentMail{Kind: "changed", To: to})
+func (m *fakeMailer) SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error {
+	return m.send(sentMail{Kind: "changed", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage})
 }
 
-func (m *fakeMailer) SendGuessingNotice(ctx context.Context, to string) error {
-	return m.send(sentMail{Kind: "notice", To: to})
+func (m *fakeMailer) SendGuessingNotice(ctx context.Context, to Recipient) error {
+	return m.send(sentMail{Kind: "notice", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage})
 }
 
 // failing makes sends of kind fail with err; nil stops it.

@@ -54,6 +54,9 @@ type Account struct {
 	// Active is false for an account that is not verified or is disabled:
 	// it gets no mail and is answered like an unknown one.
 	Active bool
+	// Language is the account's own language for its mails ("de",
+	// "es-MX"), read with the rest of the record; "" when it has none.
+	Language string
 }
 
 // Directory is where the accounts live and are found: by the email or
@@ -127,15 +130,31 @@ type Store interface {
 	IsLatest(ctx context.Context, owner, id string) (bool, error)
 }
 
-// Mailer sends the three mails of the service, always to an address read
-// from the account, never to one from the request.
+// Mailer sends the mails of the service, always to an address read from
+// the account, never to one from the request.
 type Mailer interface {
-	SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error
-	SendLink(ctx context.Context, to string, link string, ttl time.Duration) error
-	SendPasswordChanged(ctx context.Context, to string, at time.Time) error
+	SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error
+	SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error
+	SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error
 	// SendGuessingNotice tells the owner that someone tried many codes on
 	// the account, that nothing changed, and what to do.
-	SendGuessingNotice(ctx context.Context, to string) error
+	SendGuessingNotice(ctx context.Context, to Recipient) error
+}
+
+// Recipient is whom a mail goes to: the address stored on the account,
+// and what the Mailer chooses the mail's language by (the account's own,
+// then the request's Accept-Language, then its default).
+type Recipient struct {
+	Email          string
+	Language       string // Account.Language
+	AcceptLanguage string // the request's header, as sent
+}
+
+// recipientOf is the Recipient of a mail about acct, sent while answering
+// a request that carried acceptLanguage. Both are at hand on every path
+// that mails, so choosing a language costs no call.
+func recipientOf(acct Account, acceptLanguage string) Recipient {
+	return Recipient{Email: acct.Email, Language: acct.Language, AcceptLanguage: acceptLanguage}
 }
 
 // Sessions ends an account's sessions in the app's own store once a reset

@@ -19,6 +19,9 @@ type CodeReset struct {
 	// Device is the caller's User-Agent; it must match the one the code
 	// was requested from when the code is bound to a device.
 	Device string
+	// AcceptLanguage is the request's header: the language of the mails
+	// the reset sends when the account names none.
+	AcceptLanguage string
 }
 
 // ResetWithCode checks the code and, if it is right, consumes it and sets
@@ -79,7 +82,7 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 		return fmt.Errorf("count account failure: %w", err)
 	}
 	if spent {
-		s.tellOwner(ctx, rec, now)
+		s.tellOwner(ctx, rec, req.AcceptLanguage, now)
 	}
 
 	key, err := s.keys.ByID(ctx, rec.KeyID)
@@ -136,14 +139,14 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	}
 	completed(ctx, channelCode)
 	s.endSessions(ctx, acct)
-	s.notify(ctx, acct)
+	s.notify(ctx, acct, req.AcceptLanguage)
 	return nil
 }
 
 // tellOwner mails the account's owner, once per failure window, that its
 // code budget is spent: someone tried many codes, nothing changed, and a
 // reset link still works. A decoy's turn spends the time a mail would.
-func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) {
+func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, acceptLanguage string, now time.Time) {
 	tell, err := s.store.ClaimNotice(ctx, rec.Owner, failureWindow, now)
 	if err != nil {
 		s.log.WarnContext(ctx, "claim guessing notice", "error", err)
@@ -170,7 +173,7 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 	if !acct.Active { // disabled since its code was issued: it gets no mail
 		return
 	}
-	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, acct.Email) }); err != nil {
+	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, recipientOf(acct, acceptLanguage)) }); err != nil {
 		s.log.ErrorContext(ctx, "send guessing notice", "error", err)
 		return
 	}
@@ -242,8 +245,8 @@ func (s *Service) endSessions(ctx context.Context, acct Account) {
 // notify mails the "your password was changed" notice. The password has
 // changed by the time it runs, so a failed mail is logged, not returned:
 // answering 500 would tell the user a reset failed that did not.
-func (s *Service) notify(ctx context.Context, acct Account) {
-	if err := s.mailer.SendPasswordChanged(ctx, acct.Email, s.now()); err != nil {
+func (s *Service) notify(ctx context.Context, acct Account, acceptLanguage string) {
+	if err := s.mailer.SendPasswordChanged(ctx, recipientOf(acct, acceptLanguage), s.now()); err != nil {
 		s.log.ErrorContext(ctx, "send password-changed mail", "error", err)
 	}
 }

@@ -12,6 +12,9 @@ type LinkReset struct {
 	Token       Token
 	NewPassword string
 	IP          string
+	// AcceptLanguage is the request's header: the notice's language when
+	// the account names none.
+	AcceptLanguage string
 }
 
 // ResetWithLink checks the token and, if it names a live link, consumes it
@@ -57,7 +60,7 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	}
 	completed(ctx, channelLink)
 	s.endSessions(ctx, acct)
-	s.notify(ctx, acct)
+	s.notify(ctx, acct, req.AcceptLanguage)
 	return nil
 }
 
