@@ -249,7 +249,9 @@ func (p *Support) SendLink(ctx context.Context, acct Account, print bool) (SentL
 		return sent, nil
 	}
 	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error { return s.mailer.SendLink(ctx, recipientOf(acct, ""), link, s.settings.LinkTTL) },
+		func(ctx context.Context) error {
+			return s.mailer.SendLink(ctx, recipientOf(acct, ""), link, s.settings.LinkTTL)
+		},
 		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
 	if err != nil {
 		return SentLink{}, fmt.Errorf("send link mail (the link was withdrawn): %w", err)
