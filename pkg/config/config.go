@@ -144,12 +144,12 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	var c Config
 	c.Reset = reset.Settings{
-		OTPLength:             r.integer("OTP_LENGTH", 4, 10),
-		OTPTTL:                r.duration("OTP_TTL", time.Minute, 24*time.Hour),
-		LinkTTL:               r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		OTPLength: r.integer("OTP_LENGTH", 4, 10),
+		OTPTTL:    r.duration("OTP_TTL", time.Minute, 24*time.Hour),
+		LinkTTL:   r.duration("LINK_TTL", time.Minute, 24*time.Hour),
 		// A grant only bridges the two steps of one reset, while the
 		// user types a new password: minutes, never a link's hours.
-		GrantTTL: r.duration("GRANT_TTL", time.Minute, 15*time.Minute),
+		GrantTTL:              r.duration("GRANT_TTL", time.Minute, 15*time.Minute),
 		MaxAttempts:           r.integer("MAX_ATTEMPTS", 1, 100),
 		MaxSendsPerHour:       r.integer("MAX_SENDS_PER_HOUR", 1, 1000),
 		MinSendInterval:       r.duration("MIN_SEND_INTERVAL", 0, time.Hour),

@@ -239,6 +239,8 @@ func calls() map[string][]call {
 		"POST /auth/otp": {"/auth/otp", []string{
 			`{"action":"create","email":"a@example.com"}`,
 			`{"action":"validate","email":"a@example.com","otp":"123456","new_password":"` + pw + `"}`,
+			`{"action":"verify","email":"a@example.com","otp":"123456"}`,
+			`{"action":"complete","grant":"` + token + `","new_password":"` + pw + `"}`,
 			`{"action":"other","email":"a@example.com"}`,
 		}},
 		"POST /{email}/reset-password": {"/a%40example.com/reset-password", []string{
