@@ -44,7 +44,9 @@ import (
 //     claimFor has passed, but setting the password then fails on the
 //     version (the set just moved it), so it is finished and refused: a
 //     code never works behind a changed password.
-//   - finished: done.
+//   - finished: done, and the receipt that answers a repeat of the request
+//     (retry.go) is written with the finish; a finish that fails leaves
+//     none, and a repeat is refused as a used code or link is.
 
 // Passwords sets an account's password in a directory that cannot join
 // the Store's transaction. Its SetPassword changes the password only if
