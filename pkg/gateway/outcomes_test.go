@@ -175,6 +175,11 @@ func TestEveryFlowOutcomeHasARowOnEveryRoute(t *testing.T) {
 			t.Fatalf("%s: reached flows %v with outcome %v; want one flow, success", name, flows.called, outcome)
 		}
 		flow := flows.called[0]
+		if tb.grant != nil {
+			// The first of the two steps answers with a copy of its table
+			// that holds the grant (table.granting).
+			tb = &otpVerify
+		}
 		reachedRoutes[key], reachedTables[tb] = true, true
 		doc, ok := documented[flow]
 		if !ok {
