@@ -109,6 +109,7 @@ var Variables = []struct{ Name, Default string }{
 	{"OTP_LENGTH", "6"},
 	{"OTP_TTL", "10m"},
 	{"LINK_TTL", "60m"},
+	{"GRANT_TTL", "5m"},
 	{"MAX_ATTEMPTS", "5"},
 	{"MAX_SENDS_PER_HOUR", "3"},
 	{"MIN_SEND_INTERVAL", "60s"},
@@ -180,9 +181,12 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	var c Config
 	c.Reset = reset.Settings{
-		OTPLength:             r.integer("OTP_LENGTH", 4, 10),
-		OTPTTL:                r.duration("OTP_TTL", time.Minute, 24*time.Hour),
-		LinkTTL:               r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		OTPLength: r.integer("OTP_LENGTH", 4, 10),
+		OTPTTL:    r.duration("OTP_TTL", time.Minute, 24*time.Hour),
+		LinkTTL:   r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		// A grant only bridges the two steps of one reset, while the
+		// user types a new password: minutes, never a link's hours.
+		GrantTTL:              r.duration("GRANT_TTL", time.Minute, 15*time.Minute),
 		MaxAttempts:           r.integer("MAX_ATTEMPTS", 1, 100),
 		MaxSendsPerHour:       r.integer("MAX_SENDS_PER_HOUR", 1, 1000),
 		MinSendInterval:       r.duration("MIN_SEND_INTERVAL", 0, time.Hour),

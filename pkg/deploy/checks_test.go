@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -52,7 +51,9 @@ var permissions = map[string]map[resource][]string{
 		hmacKey:             {"secretsmanager:GetSecretValue"},
 	},
 	"otp-validate": {
-		tokensTable:         {"dynamodb:UpdateItem"},
+		// PutItem, GetItem, DeleteItem, ConditionCheckItem: the two-step
+		// reset's grant, and every completion's receipt (pkg/dynamo).
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		usersEmailIndex:     {"dynamodb:Query"},
 		usersUsernameIndex:  {"dynamodb:Query"},
 		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -70,7 +71,7 @@ var permissions = map[string]map[resource][]string{
 		hmacKey:             {"secretsmanager:GetSecretValue"},
 	},
 	"password-reset": {
-		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem"},
 		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
@@ -80,17 +81,13 @@ var permissions = map[string]map[resource][]string{
 }
 
 // permissionsOf is permissions[dir] as v deploys it: with the webhook
-// back-end the users table's actions are gone (arn gives it none), and a
-// right code is claimed in a transaction whose check on the owner's item
-// needs dynamodb:ConditionCheckItem (pkg/dynamo's ClaimCode).
+// back-end the users table's actions are gone (arn gives it none). (A right
+// code claimed in a transaction checks the owner's item with
+// dynamodb:ConditionCheckItem, pkg/dynamo's ClaimCode, which otp-validate
+// now holds on every back-end for the grant.)
 func permissionsOf(v variant, dir string) (map[resource][]string, bool) {
 	p, ok := permissions[dir]
-	if !ok || !v.webhook() || dir != "otp-validate" {
-		return p, ok
-	}
-	out := maps.Clone(p)
-	out[tokensTable] = append(slices.Clip(p[tokensTable]), "dynamodb:ConditionCheckItem")
-	return out, true
+	return p, ok
 }
 
 // completesResets reports whether the function serving dir completes

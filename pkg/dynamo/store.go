@@ -123,6 +123,12 @@ const (
 	attrLinkSV  = "sv"
 	// until when a two-phase reset (ClaimLink) holds the link
 	attrLinkClaimedUntil = "claimed_until"
+
+	// receipts ("done#<of>", receipts.go) of completed resets
+	attrReceiptKeyID    = "kid"
+	attrReceiptRecordID = "record_id"
+	attrReceiptMAC      = "mac"
+	attrReceiptUntil    = "until"
 )
 
 // stateLifetime is how long an account's state item must outlive its last
@@ -133,5 +139,6 @@ func ipKey(purpose, ip string) string  { return "ip#" + purpose + "#" + ip }
 func stateKey(subject string) string   { return "acct#" + subject }
 func ownerKey(owner string) string     { return "owner#" + owner }
 func linkKey(h reset.TokenHash) string { return "link#" + string(h) }
+func receiptKey(of string) string      { return "done#" + of }
 
 func unix(t time.Time) int64 { return t.Unix() }

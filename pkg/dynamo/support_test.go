@@ -41,12 +41,12 @@ func TestKillSecrets(t *testing.T) {
 	if want := (reset.Killed{Codes: 1, Links: 1, Latest: true}); killed != want {
 		t.Errorf("killed %+v, want %+v", killed, want)
 	}
-	wantIs(t, "consume the link", e.store.ConsumeLink(ctx, link, acct, "h", t0), reset.ErrInvalidToken)
+	wantIs(t, "consume the link", e.store.ConsumeLink(ctx, link, acct, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 	_, err = e.store.CountGuess(ctx, byName, supportGuess, t0)
 	wantIs(t, "guess at the listed name's code", err, reset.ErrNoCode)
 	rec, err := e.store.CountGuess(ctx, unlisted, supportGuess, t0)
 	wantNil(t, "guess at the unlisted name's code", err)
-	wantIs(t, "consume the unlisted name's code", e.store.ConsumeCode(ctx, rec, acct, "h", supportGuess, t0), reset.ErrInvalidCode)
+	wantIs(t, "consume the unlisted name's code", e.store.ConsumeCode(ctx, rec, acct, "h", reset.Receipt{}, supportGuess, t0), reset.ErrInvalidCode)
 	if got, err := e.store.AccountByID(ctx, acct.ID); err != nil || got.SessionVersion != acct.SessionVersion {
 		t.Errorf("session_version %d (%v), want %d: the kill is the tokens table's alone", got.SessionVersion, err, acct.SessionVersion)
 	}
@@ -142,6 +142,6 @@ func TestBumpSessionVersion(t *testing.T) {
 	if got.SessionVersion != acct.SessionVersion+1 || got.PasswordHash != acct.PasswordHash {
 		t.Errorf("after bump: version %d hash %q, want %d and the password unchanged", got.SessionVersion, got.PasswordHash, acct.SessionVersion+1)
 	}
-	wantIs(t, "consume a link issued before", e.store.ConsumeLink(ctx, link, got, "h", t0), reset.ErrInvalidToken)
+	wantIs(t, "consume a link issued before", e.store.ConsumeLink(ctx, link, got, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 	wantIs(t, "bump an unknown account", e.store.BumpSessionVersion(ctx, "u-nobody-"+randHex(4)), reset.ErrUnknownAccount)
 }

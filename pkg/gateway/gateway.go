@@ -29,6 +29,8 @@ import (
 type Flows interface {
 	RequestCode(ctx context.Context, req reset.CodeRequest) error
 	ResetWithCode(ctx context.Context, req reset.CodeReset) error
+	VerifyCode(ctx context.Context, req reset.CodeCheck) (reset.Grant, error)
+	ResetWithGrant(ctx context.Context, req reset.GrantReset) error
 	RequestLink(ctx context.Context, req reset.LinkRequest) error
 	ResetWithLink(ctx context.Context, req reset.LinkReset) error
 	CheckLink(ctx context.Context, token reset.Token) error
@@ -37,11 +39,13 @@ type Flows interface {
 // The flows, as the Flow dimension of the metrics names them: each table
 // (answers.go) and each page route (routes.go) says which one it answers.
 const (
-	flowRequestCode   = "RequestCode"
-	flowResetWithCode = "ResetWithCode"
-	flowRequestLink   = "RequestLink"
-	flowResetWithLink = "ResetWithLink"
-	flowCheckLink     = "CheckLink"
+	flowRequestCode    = "RequestCode"
+	flowResetWithCode  = "ResetWithCode"
+	flowVerifyCode     = "VerifyCode"
+	flowResetWithGrant = "ResetWithGrant"
+	flowRequestLink    = "RequestLink"
+	flowResetWithLink  = "ResetWithLink"
+	flowCheckLink      = "CheckLink"
 )
 
 // Handler serves a set of routes.

@@ -58,7 +58,8 @@ func OTPCreate() Function {
 	}}
 }
 
-// OTPValidate is the otp-validate function: every code reset. It also
+// OTPValidate is the otp-validate function: every code reset, the two
+// steps of POST /auth/otp ("verify", "complete") included. It also
 // serves the "create" action of POST /auth/otp: the code-by-action API
 // puts both actions on one route, and creating a code needs no permission
 // that validating one does not already hold.

@@ -61,7 +61,9 @@ func (s *Service) wrongGuess(ctx context.Context, rec CodeRecord, lastFailure bo
 	}
 }
 
-// completed counts a password changed through channel, Code or Link.
+// completed counts a password changed through channel: Code, Link, or
+// Grant (the second of the two steps). A repeat of a completion
+// (retry.go) is not counted again.
 func completed(ctx context.Context, channel string) {
 	metrics.FromContext(ctx).AddWith(metrics.ResetCompleted, metrics.Channel, channel)
 }
@@ -86,8 +88,9 @@ func sessionsNotEnded(ctx context.Context) {
 
 // The channels of ResetCompleted.
 const (
-	channelCode = "Code"
-	channelLink = "Link"
+	channelCode  = "Code"
+	channelLink  = "Link"
+	channelGrant = "Grant"
 )
 
 // countingMailer counts every mail attempt, of every kind, as MailSent or
