@@ -30,6 +30,11 @@ func (f *acceptAll) ResetWithCode(context.Context, reset.CodeReset) error { f.ca
 func (f *acceptAll) RequestLink(context.Context, reset.LinkRequest) error { f.calls++; return nil }
 func (f *acceptAll) ResetWithLink(context.Context, reset.LinkReset) error { f.calls++; return nil }
 func (f *acceptAll) CheckLink(context.Context, reset.Token) error         { f.calls++; return nil }
+func (f *acceptAll) VerifyCode(context.Context, reset.CodeCheck) (reset.Grant, error) {
+	f.calls++
+	return reset.Grant{Token: "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", TTL: 300e9}, nil
+}
+func (f *acceptAll) ResetWithGrant(context.Context, reset.GrantReset) error { f.calls++; return nil }
 
 func TestEvents(t *testing.T) {
 	files, err := filepath.Glob("*.json")

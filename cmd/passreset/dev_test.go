@@ -62,7 +62,9 @@ func testMain(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "build passreset: %v\n%s", err, out)
 		return 1
 	}
-	code := m.Run()
+	// The support tests run the service in-process on the emulators
+	// (apptest); the others start their own dev stack when they need it.
+	code := apptest.Run(m)
 	if dev.cmd != nil && dev.err == nil {
 		if err := stopDev(); err != nil {
 			fmt.Fprintf(os.Stderr, "passreset dev did not stop cleanly: %v\noutput:\n%s", err, dev.out.String())

@@ -9,6 +9,9 @@
 //	passreset keys rotate --secret-id ARN         a new HMAC key in the secret
 //	passreset mail suppressed --email E           exit 1 if SES suppresses mail to E
 //	passreset mail unsuppress --email E           take E off SES's suppression list
+//	passreset support send-link ACCOUNT [--print] mail (or print) a reset link
+//	passreset support compromised ACCOUNT         end sessions, kill codes and links, mail a link
+//	passreset support state ACCOUNT [--json]      the account's recovery state, no secret
 //
 // With no endpoint given, tables and user talk to the running "make dev"
 // stack; see the help of each command for how to point them elsewhere.
@@ -25,6 +28,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 )
 
 // Exit codes: 0 done, 1 a check that did not match (user check) or found
@@ -67,6 +71,23 @@ Usage:
       take E off the account's SES suppression list (exit 0 also when it was
       not on it). Both ask SES at --endpoint, else AWS_ENDPOINT_URL_SESV2,
       else AWS; the SES emulator of passreset dev has no suppression list.
+  passreset support send-link ACCOUNT [--print] [--audit-log FILE]
+      issue a reset link to the account (an email, a user name or an account
+      id) through the service's own link flow and limits, and mail it to the
+      stored address; --print prints it instead (see the warning it gives).
+  passreset support compromised ACCOUNT [--audit-log FILE]
+      end the account's sessions, kill every outstanding code and link, and
+      mail a reset link. Run again while that link is live, it only ends the
+      sessions again.
+  passreset support state ACCOUNT [--json]
+      the account's recovery state, without any secret: live code or link
+      and expiry, attempts, failure budget, sends and when they free.
+  The support commands read the deployed service's configuration from the
+  same variables its functions have (TOKENS_TABLE, USERS_*, RESET_URL,
+  MAIL_FROM, HMAC_KEY_SECRET_ARN, SESSIONS_TABLE, USERS_BACKEND, ...),
+  or use the dev stack's, and write one JSON audit line per action to
+  standard error or --audit-log. They also take the flags of tables and
+  --ses-endpoint URL (default: AWS_ENDPOINT_URL_SESV2, else AWS).
 
 Where tables and user go (the first rule that applies):
   1. --endpoint URL
@@ -90,10 +111,15 @@ type cli struct {
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	now    func() time.Time // the support commands' clock
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) int {
-	c := cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	return cli{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr, now: time.Now}.run(ctx, args)
+}
+
+func (c cli) run(ctx context.Context, args []string) int {
+	stdout, stderr := c.stdout, c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return exitError
@@ -113,6 +139,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = c.keys(ctx, rest)
 	case "mail":
 		code, err = c.mail(ctx, rest)
+	case "support":
+		err = c.support(ctx, rest)
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

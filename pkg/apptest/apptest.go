@@ -74,6 +74,9 @@ type Env struct {
 	// Metrics holds every metrics line the handler wrote
 	// (gateway.Options.Metrics), for tests that read the metrics back.
 	Metrics *MetricLines
+	// Variables are the service's environment, as its functions would
+	// have it, for a CLI run against the Env.
+	Variables Settings
 
 	users users // where the accounts are (users.go)
 }
@@ -135,7 +138,7 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	e.Config = cfg
+	e.Config, e.Variables = cfg, env
 
 	at := function.Endpoints{DynamoDB: stack.DynamoDBEndpoint, SES: stack.SESEndpoint, Cognito: cognitoEndpoint}
 	if cfg.HMACKeySecretARN != "" {
@@ -168,7 +171,11 @@ func New(t testing.TB, overrides Settings) *Env {
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}
-	e.Handler, err = gateway.NewWithOptions(e.Service.Flows, log, gateway.RouteKeys(), gateway.Options{Metrics: e.Metrics})
+	edge := gateway.Options{Metrics: e.Metrics}
+	if edge.Captcha, err = function.Captcha(cfg, true); err != nil { // CAPTCHA_* settings
+		t.Fatalf("apptest: %v", err)
+	}
+	e.Handler, err = gateway.NewWithOptions(e.Service.Flows, log, gateway.RouteKeys(), edge)
 	if err != nil {
 		t.Fatalf("apptest: %v", err)
 	}

@@ -216,8 +216,12 @@ func (h *hookUsers) add(ctx context.Context, a dynamo.NewAccount, _ string) (str
 	}
 	// Version 0, as DynamoDB's session_version starts: Stored's
 	// SessionVersion then counts the password's changes on both back-ends.
-	_, err := h.db.Exec(ctx, `INSERT INTO users (id, email, username, password_hash, verified, enabled, version)
-		VALUES ($1, $2, $3, $4, $5, $6, 0)`, a.ID, a.Email, username, a.PasswordHash, a.Verified, a.Enabled)
+	var locale *string
+	if a.Language != "" {
+		locale = &a.Language
+	}
+	_, err := h.db.Exec(ctx, `INSERT INTO users (id, email, username, password_hash, verified, enabled, version, locale)
+		VALUES ($1, $2, $3, $4, $5, $6, 0, $7)`, a.ID, a.Email, username, a.PasswordHash, a.Verified, a.Enabled, locale)
 	return a.ID, err
 }
 

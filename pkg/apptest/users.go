@@ -102,6 +102,11 @@ func Unverified(a *dynamo.NewAccount) { a.Verified = false }
 // Disabled adds the account as disabled.
 func Disabled(a *dynamo.NewAccount) { a.Enabled = false }
 
+// Language adds the account with its own language for its mails.
+func Language(lang string) AccountOption {
+	return func(a *dynamo.NewAccount) { a.Language = lang }
+}
+
 // AddAccount adds an account with a unique email and user name, its
 // password hashed with Argon2id.
 func (e *Env) AddAccount(t testing.TB, opts ...AccountOption) Account {

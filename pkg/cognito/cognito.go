@@ -184,9 +184,12 @@ func account(username string, attrs []types.AttributeType, enabled bool, status 
 	}
 	email, verified := attribute(attrs, "email"), attribute(attrs, "email_verified")
 	return reset.Account{
-		ID:             username,
-		Email:          email,
-		Username:       username,
+		ID:       username,
+		Email:    email,
+		Username: username,
+		// Cognito's standard attribute for the user's language (a BCP 47
+		// tag, as OpenID Connect's locale claim): the mails' language.
+		Language:       attribute(attrs, "locale"),
 		SessionVersion: modified.UnixNano(),
 		Active:         active(enabled, email, verified, status),
 	}, nil

@@ -87,6 +87,7 @@ type user struct {
 	unverified  bool // email_verified "false"
 	disabled    bool
 	invited     bool // left FORCE_CHANGE_PASSWORD: no permanent password set
+	locale      string
 }
 
 const firstPassword = "first-password-1"
@@ -100,6 +101,9 @@ func (p *testPool) create(t *testing.T, u user) {
 	}
 	if u.email != "" {
 		attrs = append(attrs, types.AttributeType{Name: aws.String("email"), Value: aws.String(u.email)})
+	}
+	if u.locale != "" {
+		attrs = append(attrs, types.AttributeType{Name: aws.String("locale"), Value: aws.String(u.locale)})
 	}
 	if _, err := p.admin.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
 		UserPoolId:        aws.String(p.id),
@@ -227,14 +231,15 @@ func TestAccountByEmail(t *testing.T) {
 
 func TestAccountByUsernameAndID(t *testing.T) {
 	p := newPool(t)
-	p.create(t, user{name: "ada", email: "Ada@Example.com"})
+	p.create(t, user{name: "ada", email: "Ada@Example.com", locale: "de-AT"})
 
 	byName, err := p.dir.AccountByUsername(t.Context(), "ada")
 	if err != nil {
 		t.Fatalf("AccountByUsername(ada): %v", err)
 	}
 	// The email as Cognito holds it, capitals and all: mail goes there.
-	want := reset.Account{ID: "ada", Username: "ada", Email: "Ada@Example.com", Active: true, SessionVersion: byName.SessionVersion}
+	// The mails' language: Cognito's standard locale attribute.
+	want := reset.Account{ID: "ada", Username: "ada", Email: "Ada@Example.com", Language: "de-AT", Active: true, SessionVersion: byName.SessionVersion}
 	if byName != want || byName.SessionVersion == 0 {
 		t.Errorf("AccountByUsername(ada) = %+v, want %+v with a session version", byName, want)
 	}

@@ -7,14 +7,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/passreset/passreset/pkg/captcha"
 	"github.com/passreset/passreset/pkg/dynamo"
+	"github.com/passreset/passreset/pkg/language"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 	"github.com/passreset/passreset/pkg/ses"
@@ -75,6 +79,28 @@ type Config struct {
 	// APIURL is the API's own public base URL ("" when unknown): the reset
 	// page it serves posts from its origin.
 	APIURL string
+
+	// Captcha is the bot defence of the send routes; its Provider "" is
+	// off, the default.
+	Captcha Captcha
+}
+
+// Captcha is the bot-defence setting: with a provider, every request that
+// sends a code or a link needs a token the provider's siteverify API
+// accepts (pkg/gateway, captcha.go).
+type Captcha struct {
+	// Provider is captcha.Turnstile or captcha.HCaptcha; "" is off.
+	Provider captcha.Provider
+	// SiteKey is the widget's public key, for the reset page.
+	SiteKey string
+	// Secret is the key siteverify is asked with. Only the functions that
+	// send have it (the template gives it them alone), so it is not
+	// required here: function.Handler requires it of those. It prints
+	// redacted and is never echoed in an error.
+	Secret captcha.Secret
+	// VerifyURL replaces the provider's siteverify URL, for tests; "" is
+	// the provider's own.
+	VerifyURL string
 }
 
 // The values of USERS_BACKEND.
@@ -90,6 +116,7 @@ var Variables = []struct{ Name, Default string }{
 	{"OTP_LENGTH", "6"},
 	{"OTP_TTL", "10m"},
 	{"LINK_TTL", "60m"},
+	{"GRANT_TTL", "5m"},
 	{"MAX_ATTEMPTS", "5"},
 	{"MAX_SENDS_PER_HOUR", "3"},
 	{"MIN_SEND_INTERVAL", "60s"},
@@ -103,6 +130,11 @@ var Variables = []struct{ Name, Default string }{
 	{"LOGIN_URL", ""},
 	{"MAIL_FROM", ""},
 	{"APP_NAME", "passreset"},
+	{"MAIL_FROM_NAME", ""},
+	{"SUPPORT_EMAIL", ""},
+	{"LOGO_URL", ""},
+	{"DEFAULT_LANGUAGE", "en"},
+	{"MAIL_TEMPLATES_DIR", ""},
 	{"SES_CONFIGURATION_SET", ""},
 	{"TOKENS_TABLE", ""},
 	{"USERS_BACKEND", BackendDynamoDB},
@@ -120,6 +152,7 @@ var Variables = []struct{ Name, Default string }{
 	{"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE", "password_changed_at"},
 	{"USERS_VERIFIED_ATTRIBUTE", "verified"},
 	{"USERS_ENABLED_ATTRIBUTE", "enabled"},
+	{"USERS_LANGUAGE_ATTRIBUTE", "locale"},
 	{"SESSIONS_TABLE", ""},
 	{"SESSIONS_ACCOUNT_ATTRIBUTE", "account_id"},
 	{"SESSIONS_ACCOUNT_INDEX", ""},
@@ -132,6 +165,10 @@ var Variables = []struct{ Name, Default string }{
 	{"PWNED_API_URL", password.DefaultPwnedURL},
 	{"ALLOWED_ORIGINS", ""},
 	{"API_URL", ""},
+	{"CAPTCHA_PROVIDER", ""},
+	{"CAPTCHA_SITE_KEY", ""},
+	{"CAPTCHA_SECRET", ""},
+	{"CAPTCHA_VERIFY_URL", ""},
 }
 
 // Load reads the configuration through getenv, where an empty value means
@@ -146,14 +183,18 @@ func Load(getenv func(string) string) (Config, error) {
 // LoadEnv reads the configuration through lookup (os.LookupEnv in a main),
 // which tells a variable set empty from one unset: an empty
 // USERS_EMAIL_INDEX, USERS_USERNAME_INDEX, USERS_VERIFIED_ATTRIBUTE or
-// USERS_ENABLED_ATTRIBUTE means "none", as template.yaml passes it.
+// USERS_ENABLED_ATTRIBUTE, USERS_VERIFIED_ATTRIBUTE or
+// USERS_LANGUAGE_ATTRIBUTE means "none", as template.yaml passes it.
 func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	r := reader{lookup: lookup}
 	var c Config
 	c.Reset = reset.Settings{
-		OTPLength:             r.integer("OTP_LENGTH", 4, 10),
-		OTPTTL:                r.duration("OTP_TTL", time.Minute, 24*time.Hour),
-		LinkTTL:               r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		OTPLength: r.integer("OTP_LENGTH", 4, 10),
+		OTPTTL:    r.duration("OTP_TTL", time.Minute, 24*time.Hour),
+		LinkTTL:   r.duration("LINK_TTL", time.Minute, 24*time.Hour),
+		// A grant only bridges the two steps of one reset, while the
+		// user types a new password: minutes, never a link's hours.
+		GrantTTL:              r.duration("GRANT_TTL", time.Minute, 15*time.Minute),
 		MaxAttempts:           r.integer("MAX_ATTEMPTS", 1, 100),
 		MaxSendsPerHour:       r.integer("MAX_SENDS_PER_HOUR", 1, 1000),
 		MinSendInterval:       r.duration("MIN_SEND_INTERVAL", 0, time.Hour),
@@ -170,14 +211,20 @@ func LoadEnv(lookup func(string) (string, bool)) (Config, error) {
 	}
 	c.Mail = ses.Settings{
 		From:             r.required("MAIL_FROM"),
-		AppName:          r.text("APP_NAME"),
+		SenderName:       r.oneLine("MAIL_FROM_NAME"),
+		AppName:          r.oneLine("APP_NAME"),
+		SupportAddress:   r.address("SUPPORT_EMAIL"),
+		LogoURL:          r.httpsURL("LOGO_URL"),
 		ConfigurationSet: r.text("SES_CONFIGURATION_SET"),
+		Templates:        r.mailTemplates("MAIL_TEMPLATES_DIR"),
 	}
+	c.Mail.DefaultLanguage = r.defaultLanguage("DEFAULT_LANGUAGE", c.Mail.Templates)
 	c.LoginURL = r.optionalURL("LOGIN_URL")
 	c.PwnedCheck = r.boolean("PWNED_CHECK")
 	c.PwnedAPIURL = r.optionalURL("PWNED_API_URL")
 	c.AllowedOrigins = r.origins("ALLOWED_ORIGINS")
 	c.APIURL = r.optionalURL("API_URL")
+	c.Captcha = r.captcha()
 	c.TokensTable = r.required("TOKENS_TABLE")
 	c.UsersBackend = r.backend("USERS_BACKEND")
 	switch c.UsersBackend {
@@ -233,6 +280,7 @@ func (r *reader) usersTable() dynamo.UsersTable {
 		PasswordChangedAtAttribute: r.required("USERS_PASSWORD_CHANGED_AT_ATTRIBUTE"),
 		VerifiedAttribute:          r.optional("USERS_VERIFIED_ATTRIBUTE"),
 		EnabledAttribute:           r.optional("USERS_ENABLED_ATTRIBUTE"),
+		LanguageAttribute:          r.optional("USERS_LANGUAGE_ATTRIBUTE"),
 	}
 	if t.EmailIndex == "" {
 		// The email as the table's key is not supported: a send would
@@ -316,6 +364,36 @@ func (r *reader) webhookSecrets(name string) []webhook.Secret {
 		secrets = append(secrets, s)
 	}
 	return secrets
+}
+
+// captcha reads the bot-defence setting. Settings without a provider are
+// refused: a site key or secret that does nothing is a mistake. Neither
+// the secret nor any part of it is ever echoed in an error.
+func (r *reader) captcha() Captcha {
+	c := Captcha{
+		Provider:  captcha.Provider(r.text("CAPTCHA_PROVIDER")),
+		SiteKey:   r.text("CAPTCHA_SITE_KEY"),
+		Secret:    captcha.NewSecret(r.text("CAPTCHA_SECRET")),
+		VerifyURL: r.optionalURL("CAPTCHA_VERIFY_URL"),
+	}
+	if c.Provider == "" {
+		for _, name := range []string{"CAPTCHA_SITE_KEY", "CAPTCHA_SECRET", "CAPTCHA_VERIFY_URL"} {
+			r.unused(name, "is set but CAPTCHA_PROVIDER is empty (the bot defence is off): unset it or set CAPTCHA_PROVIDER to turnstile or hcaptcha")
+		}
+		return Captcha{}
+	}
+	if !c.Provider.Known() {
+		r.fail("CAPTCHA_PROVIDER", fmt.Sprintf("is %q; want turnstile, hcaptcha, or empty for off", c.Provider))
+	}
+	if c.SiteKey == "" {
+		r.fail("CAPTCHA_SITE_KEY", "is required with CAPTCHA_PROVIDER: the widget's public site key, which the reset page carries")
+	} else if strings.IndexFunc(c.SiteKey, func(c rune) bool { return c <= ' ' || c > '~' || c == '"' || c == '<' || c == '>' }) >= 0 {
+		r.fail("CAPTCHA_SITE_KEY", fmt.Sprintf("is %q; want the provider's site key, printable ASCII without spaces or quotes", c.SiteKey))
+	}
+	if strings.IndexFunc(r.text("CAPTCHA_SECRET"), unicode.IsSpace) >= 0 {
+		r.fail("CAPTCHA_SECRET", "has a space or line break (a secret pasted with its newline?); its value is not shown")
+	}
+	return c
 }
 
 // reader collects every problem instead of stopping at the first.
@@ -572,4 +650,77 @@ func (r *reader) hexKey(name string) []byte {
 		r.fail(name, "must be at least 64 hex digits (32 bytes)")
 	}
 	return k
+}
+
+// oneLine is a text the mails put in a header or a sentence: no line
+// break or other control character, which would end a subject line or
+// start a header.
+func (r *reader) oneLine(name string) string {
+	v := r.text(name)
+	if strings.IndexFunc(v, unicode.IsControl) >= 0 {
+		r.fail(name, "holds a line break or another control character; want one line of text")
+	}
+	return v
+}
+
+// address is an optional bare email address ("help@example.com"): the
+// mails write it as it is, so a display name or a comment is refused.
+func (r *reader) address(name string) string {
+	v := r.text(name)
+	if v == "" {
+		return ""
+	}
+	a, err := mail.ParseAddress(v)
+	if err != nil || a.Name != "" || a.Address != v {
+		r.fail(name, fmt.Sprintf("is %q; want an email address alone, like help@example.com", v))
+	}
+	return v
+}
+
+// httpsURL is an optional absolute https URL: an image the mails and the
+// page load, which an http URL would make mixed content.
+func (r *reader) httpsURL(name string) string {
+	v := r.text(name)
+	if v == "" {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		r.fail(name, fmt.Sprintf("is %q; want an absolute https URL, like https://example.com/logo.png", v))
+	}
+	return v
+}
+
+// mailTemplates parses the embedded mails with a team's overrides from the
+// directory name gives, when it is set: a broken or misplaced template
+// stops the cold start here, never a mail at a request.
+func (r *reader) mailTemplates(name string) *ses.Templates {
+	dir := r.text(name)
+	if dir == "" {
+		return nil
+	}
+	t, err := ses.LoadTemplates(os.DirFS(dir))
+	if err != nil {
+		r.fail(name, fmt.Sprintf("%q: %v", dir, err))
+		return nil
+	}
+	return t
+}
+
+// defaultLanguage is the mails' language when neither the account nor the
+// request names one there are texts for; it must be one there are texts
+// for, embedded or in the override directory.
+func (r *reader) defaultLanguage(name string, templates *ses.Templates) string {
+	v := r.text(name)
+	var langs []string
+	if templates != nil {
+		langs = templates.Languages()
+	} else {
+		langs = ses.EmbeddedLanguages()
+	}
+	match := language.Match(langs, v)
+	if match == "" {
+		r.fail(name, fmt.Sprintf("is %q; want one of the languages there are mails in: %s", v, strings.Join(langs, ", ")))
+	}
+	return match
 }

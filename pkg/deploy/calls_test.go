@@ -339,6 +339,7 @@ func attributeVariables(u dynamo.UsersTable) map[string]string {
 		"USERS_PASSWORD_CHANGED_AT_ATTRIBUTE": u.PasswordChangedAtAttribute,
 		"USERS_VERIFIED_ATTRIBUTE":            u.VerifiedAttribute,
 		"USERS_ENABLED_ATTRIBUTE":             u.EnabledAttribute,
+		"USERS_LANGUAGE_ATTRIBUTE":            u.LanguageAttribute,
 	} {
 		if name != "" {
 			vars[name] = v
@@ -431,6 +432,11 @@ func wrong(code string) string {
 
 const newPassword = "violet tractor 4 pebble lantern"
 
+// otherPassword is another new password: a used code or link with it is
+// refused, where the same one again is a repeat, answered with its
+// success (reset/retry.go).
+const otherPassword = "amber kettle 9 orchard whistle"
+
 // scenarios drives every route of the contract through its success and
 // error paths: a send to a known and an unknown account and over a limit,
 // a wrong guess, a guess with no code, a right guess, a bad and a used
@@ -460,7 +466,8 @@ func (r *callRecorder) scenarios() {
 		post(addr, "/reset-password", map[string]string{"email": a.Email, "otp": wrong(code), "newPassword": newPassword}, 401)
 		post(addr, "/reset-password", map[string]string{"email": "nobody-0@example.test", "otp": code, "newPassword": newPassword}, 401)
 		post(addr, "/reset-password", map[string]string{"email": a.Email, "otp": code, "newPassword": newPassword}, 200)
-		post(addr, "/reset-password", map[string]string{"email": a.Email, "otp": code, "newPassword": newPassword}, 401) // used
+		post(addr, "/reset-password", map[string]string{"email": a.Email, "otp": code, "newPassword": newPassword}, 200)   // a repeat
+		post(addr, "/reset-password", map[string]string{"email": a.Email, "otp": code, "newPassword": otherPassword}, 401) // used
 	}
 	// Family N, both routes, and the create action served by otp-validate.
 	{
@@ -476,6 +483,19 @@ func (r *callRecorder) scenarios() {
 		b := addAccount()
 		post(addr, "/auth/otp", map[string]string{"action": "create", "email": b.Email}, 200)
 		post(addr, "/"+b.Email+"/reset-password", map[string]string{"otp": env.LastCode(t, b.Email), "new_password": newPassword}, 200)
+
+		// The two steps: a code exchanged for a grant, the grant used.
+		c := addAccount()
+		post(addr, "/auth/otp", map[string]string{"action": "create", "email": c.Email}, 200)
+		code = env.LastCode(t, c.Email)
+		post(addr, "/auth/otp", map[string]string{"action": "verify", "email": c.Email, "otp": wrong(code)}, 400)
+		var granted struct{ Grant string }
+		if err := json.Unmarshal([]byte(post(addr, "/auth/otp", map[string]string{"action": "verify", "email": c.Email, "otp": code}, 200).Body), &granted); err != nil {
+			t.Fatalf("verify: %v", err)
+		}
+		post(addr, "/auth/otp", map[string]string{"action": "complete", "grant": granted.Grant, "new_password": newPassword}, 200)
+		post(addr, "/auth/otp", map[string]string{"action": "complete", "grant": granted.Grant, "new_password": newPassword}, 200)   // a repeat
+		post(addr, "/auth/otp", map[string]string{"action": "complete", "grant": granted.Grant, "new_password": otherPassword}, 400) // used
 	}
 	// Family E, by user name and by email.
 	{
@@ -509,7 +529,8 @@ func (r *callRecorder) scenarios() {
 		post(addr, "/auth/reset-password", map[string]string{"token": bad, "new_password": newPassword}, 400)
 		post(addr, "/auth/reset-password/"+bad, map[string]string{"new_password": newPassword}, 400)
 		post(addr, "/auth/reset-password", map[string]string{"token": token, "new_password": newPassword}, 200)
-		post(addr, "/auth/reset-password/"+token, map[string]string{"new_password": newPassword}, 400) // used
+		post(addr, "/auth/reset-password/"+token, map[string]string{"new_password": newPassword}, 200)   // a repeat
+		post(addr, "/auth/reset-password/"+token, map[string]string{"new_password": otherPassword}, 400) // used
 
 		b := addAccount()
 		post(addr, "/auth/request-reset-password", map[string]string{"email": b.Email}, 200)

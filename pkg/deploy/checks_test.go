@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"fmt"
-	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -55,7 +54,9 @@ var permissions = map[string]map[resource][]string{
 		userPool:            {"cognito-idp:ListUsers", "cognito-idp:AdminGetUser"},
 	},
 	"otp-validate": {
-		tokensTable:         {"dynamodb:UpdateItem"},
+		// PutItem, GetItem, DeleteItem, ConditionCheckItem: the two-step
+		// reset's grant, and every completion's receipt (pkg/dynamo).
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
 		usersEmailIndex:     {"dynamodb:Query"},
 		usersUsernameIndex:  {"dynamodb:Query"},
 		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
@@ -75,7 +76,7 @@ var permissions = map[string]map[resource][]string{
 		userPool:            {"cognito-idp:ListUsers"},
 	},
 	"password-reset": {
-		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"},
+		tokensTable:         {"dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem"},
 		usersTable:          {"dynamodb:GetItem", "dynamodb:UpdateItem"},
 		sesIdentity:         {"ses:SendEmail"},
 		sesConfigurationSet: {"ses:SendEmail"},
@@ -86,19 +87,14 @@ var permissions = map[string]map[resource][]string{
 }
 
 // permissionsOf is permissions[dir] as v deploys it: with the webhook or
-// Cognito back-end the users table's actions are gone (arn gives it none),
-// and a right code is claimed in a transaction whose check on the owner's
-// item needs dynamodb:ConditionCheckItem (pkg/dynamo's ClaimCode). The
-// user pool's actions are there only with Cognito (arn gives the others
-// none).
+// Cognito back-end the users table's actions are gone, and the user pool's
+// are there only with Cognito (arn gives the others none). (A right code
+// claimed in a transaction checks the owner's item with
+// dynamodb:ConditionCheckItem, pkg/dynamo's ClaimCode, which otp-validate
+// holds on every back-end for the grant.)
 func permissionsOf(v variant, dir string) (map[resource][]string, bool) {
 	p, ok := permissions[dir]
-	if !ok || !(v.webhook() || v.cognito()) || dir != "otp-validate" {
-		return p, ok
-	}
-	out := maps.Clone(p)
-	out[tokensTable] = append(slices.Clip(p[tokensTable]), "dynamodb:ConditionCheckItem")
-	return out, true
+	return p, ok
 }
 
 // completesResets reports whether the function serving dir completes
@@ -162,7 +158,21 @@ func (s *stack) arn(r resource) string {
 // localOnly are the variables pkg/config reads that a deployed function
 // must not get: the HMAC key in plain text, for local runs. Deployed, the
 // key comes from the secret (HMAC_KEY_SECRET_ARN).
-var localOnly = map[string]bool{"HMAC_KEY": true, "HMAC_KEY_ID": true}
+var localOnly = map[string]bool{"HMAC_KEY": true, "HMAC_KEY_ID": true, "CAPTCHA_VERIFY_URL": true}
+
+// sendsOnly are the variables only the functions that send get: the bot
+// defence's secret, which only they use (gateway.Function.Sends).
+var sendsOnly = map[string]bool{"CAPTCHA_SECRET": true}
+
+// sends reports whether the function serving dir sends codes or links.
+func sends(dir string) bool {
+	for _, f := range gateway.Functions() {
+		if f.Name == dir {
+			return f.Sends()
+		}
+	}
+	return false
+}
 
 // environment is every variable the code reads at cold start
 // (config.Variables) that the template must set on every function.
@@ -491,6 +501,10 @@ func wiredEnvironment(v variant) map[string]string {
 	if !v.hasUsernameIndex() {
 		usernameIndex = ""
 	}
+	captchaSecret := ""
+	if v.param("CaptchaProvider") != "" {
+		captchaSecret = "{{resolve:secretsmanager:" + v.param("CaptchaSecretArn") + ":SecretString}}"
+	}
 	backend, secret := "dynamodb", ""
 	if v.webhook() {
 		backend = "webhook"
@@ -512,6 +526,9 @@ func wiredEnvironment(v variant) map[string]string {
 		"WEBHOOK_URL":            v.param("WebhookUrl"),
 		"WEBHOOK_SECRET":         secret,
 		"COGNITO_USER_POOL_ID":   v.param("CognitoUserPoolId"),
+		"CAPTCHA_PROVIDER":       v.param("CaptchaProvider"),
+		"CAPTCHA_SITE_KEY":       v.param("CaptchaSiteKey"),
+		"CAPTCHA_SECRET":         captchaSecret,
 		"USERS_USERNAME_INDEX":   usernameIndex,
 		"SESSIONS_TABLE":         v.sessionsTable(),
 		"SESSIONS_ACCOUNT_INDEX": v.param("SessionsAccountIndexName"),
@@ -535,6 +552,12 @@ func checkEnvironment(s *stack) []string {
 		env := s.env(dir)
 		for _, name := range environment() {
 			v, ok := env[name]
+			if sendsOnly[name] && !sends(dir) {
+				if ok {
+					problems = append(problems, fmt.Sprintf("function %s: sets %s, but it sends nothing, so verifies no token", logicalID(dir), name))
+				}
+				continue
+			}
 			if sessionsVariables[name] && !completesResets(dir) {
 				// A function that never completes a reset ends no
 				// sessions: it is not told of the table.

@@ -181,6 +181,19 @@ var variants = []variant{
 		},
 	},
 	{
+		// The bot defence on: the provider and site key reach every
+		// function (password-reset shows the page), the secret only the
+		// ones that send, as a dynamic reference.
+		name: "bot defence",
+		params: map[string]any{
+			"CaptchaProvider":  "turnstile",
+			"CaptchaSiteKey":   "0x4AAAAAAAexample-site-key",
+			"CaptchaSecretArn": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:passreset-turnstile-AbCdEf",
+		},
+		usersTable: "${UsersTable.Arn}",
+		usersName:  "${UsersTable}",
+	},
+	{
 		// The alarms mail an address, through a topic the stack creates.
 		name:       "alarms to an email",
 		params:     map[string]any{"AlarmEmail": "oncall@example.com"},

@@ -467,7 +467,7 @@ func checkTranslatedEnvironment(tr *translation) []string {
 		}
 		slices.Sort(got)
 		want := slices.DeleteFunc(environment(), func(name string) bool {
-			return sessionsVariables[name] && !completesResets(dir)
+			return (sessionsVariables[name] && !completesResets(dir)) || (sendsOnly[name] && !sends(dir))
 		})
 		slices.Sort(want)
 		if !slices.Equal(got, want) {

@@ -52,6 +52,11 @@ func (c *counting) ResetWithCode(context.Context, reset.CodeReset) error { c.run
 func (c *counting) RequestLink(context.Context, reset.LinkRequest) error { c.run(); return nil }
 func (c *counting) CheckLink(context.Context, reset.Token) error         { c.run(); return nil }
 func (c *counting) ResetWithLink(context.Context, reset.LinkReset) error { c.run(); return nil }
+func (c *counting) VerifyCode(context.Context, reset.CodeCheck) (reset.Grant, error) {
+	c.run()
+	return reset.Grant{}, nil
+}
+func (c *counting) ResetWithGrant(context.Context, reset.GrantReset) error { c.run(); return nil }
 
 // corsServer is the dev server with ALLOWED_ORIGINS=origins and API_URL
 // apiOwn.

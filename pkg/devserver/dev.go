@@ -204,6 +204,12 @@ func Start(ctx context.Context, opts Options) (_ *Dev, err error) {
 		return nil, fmt.Errorf("dev: demo account: %w", err)
 	}
 	edge := function.PageOptions(cfg)
+	// Every route, the send routes included: with CAPTCHA_PROVIDER set,
+	// make dev needs CAPTCHA_SECRET too (and the provider must be
+	// reachable, or every send is refused).
+	if edge.Captcha, err = function.Captcha(cfg, true); err != nil {
+		return nil, fmt.Errorf("dev: %w", err)
+	}
 	// The EMF lines go to the service log, as a function's go to its log
 	// group: a file, or the terminal with Verbose. The metrics page counts
 	// them either way.

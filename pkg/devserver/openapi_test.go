@@ -162,11 +162,21 @@ func TestOpenAPIOriginRefusals(t *testing.T) {
 // only the flows that set a password can reject one.
 type scripted struct{ err error }
 
-func (f *scripted) RequestCode(context.Context, reset.CodeRequest) error { return f.sendErr() }
-func (f *scripted) ResetWithCode(context.Context, reset.CodeReset) error { return f.err }
-func (f *scripted) RequestLink(context.Context, reset.LinkRequest) error { return f.sendErr() }
-func (f *scripted) ResetWithLink(context.Context, reset.LinkReset) error { return f.err }
-func (f *scripted) CheckLink(context.Context, reset.Token) error         { return f.sendErr() }
+func (f *scripted) RequestCode(context.Context, reset.CodeRequest) error   { return f.sendErr() }
+func (f *scripted) ResetWithCode(context.Context, reset.CodeReset) error   { return f.err }
+func (f *scripted) RequestLink(context.Context, reset.LinkRequest) error   { return f.sendErr() }
+func (f *scripted) ResetWithLink(context.Context, reset.LinkReset) error   { return f.err }
+func (f *scripted) CheckLink(context.Context, reset.Token) error           { return f.sendErr() }
+func (f *scripted) ResetWithGrant(context.Context, reset.GrantReset) error { return f.err }
+
+// VerifyCode sets no password, so it cannot reject one; its success
+// carries a grant.
+func (f *scripted) VerifyCode(context.Context, reset.CodeCheck) (reset.Grant, error) {
+	if err := f.sendErr(); err != nil {
+		return reset.Grant{}, err
+	}
+	return reset.Grant{Token: reset.Token(strings.Repeat("ab", 32)), TTL: 5 * time.Minute}, nil
+}
 
 func (f *scripted) sendErr() error {
 	var rejected *password.Rejection
@@ -229,6 +239,8 @@ func calls() map[string][]call {
 		"POST /auth/otp": {"/auth/otp", []string{
 			`{"action":"create","email":"a@example.com"}`,
 			`{"action":"validate","email":"a@example.com","otp":"123456","new_password":"` + pw + `"}`,
+			`{"action":"verify","email":"a@example.com","otp":"123456"}`,
+			`{"action":"complete","grant":"` + token + `","new_password":"` + pw + `"}`,
 			`{"action":"other","email":"a@example.com"}`,
 		}},
 		"POST /{email}/reset-password": {"/a%40example.com/reset-password", []string{

@@ -75,6 +75,12 @@ func (r *recorder) RequestCode(_ context.Context, req reset.CodeRequest) error {
 func (r *recorder) ResetWithCode(context.Context, reset.CodeReset) error { return reset.ErrInvalidCode }
 func (r *recorder) RequestLink(context.Context, reset.LinkRequest) error { return nil }
 func (r *recorder) CheckLink(context.Context, reset.Token) error         { return nil }
+func (r *recorder) VerifyCode(context.Context, reset.CodeCheck) (reset.Grant, error) {
+	return reset.Grant{}, reset.ErrInvalidCode
+}
+func (r *recorder) ResetWithGrant(context.Context, reset.GrantReset) error {
+	return reset.ErrInvalidToken
+}
 func (r *recorder) ResetWithLink(_ context.Context, req reset.LinkReset) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()

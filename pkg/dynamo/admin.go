@@ -22,6 +22,8 @@ type NewAccount struct {
 	PasswordHash string
 	Verified     bool
 	Enabled      bool
+	// Language is the account's language for its mails; "" for none.
+	Language string
 }
 
 // PutAccount adds an account, refusing to overwrite one with the same key.
@@ -41,6 +43,9 @@ func (s *Store) PutAccount(ctx context.Context, a NewAccount) error {
 	}
 	if t.EnabledAttribute != "" {
 		it[t.EnabledAttribute] = &types.AttributeValueMemberBOOL{Value: a.Enabled}
+	}
+	if t.LanguageAttribute != "" && a.Language != "" {
+		it[t.LanguageAttribute] = &types.AttributeValueMemberS{Value: a.Language}
 	}
 	_, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:                aws.String(t.Name),

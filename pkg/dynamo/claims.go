@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -91,7 +92,7 @@ var errNothingToFinish = errors.New("code already finished or replaced")
 // the password. A code that is no longer rec's (finished already,
 // withdrawn, replaced by a newer one) is left alone, and that is no error:
 // nothing of rec's is left to finish.
-func (s *Store) FinishCode(ctx context.Context, rec reset.CodeRecord, limit reset.GuessLimit) error {
+func (s *Store) FinishCode(ctx context.Context, rec reset.CodeRecord, done reset.Receipt, limit reset.GuessLimit) error {
 	failures := window{prefix: windowFailures, limit: limit.Failures, scope: reset.ScopeAccount}
 	// The right guess was counted as a failure before it was compared; it
 	// is not one, on the name nor on the account, even when the account
@@ -114,9 +115,11 @@ func (s *Store) FinishCode(ctx context.Context, rec reset.CodeRecord, limit rese
 	if err != nil {
 		return err
 	}
-	err = s.transact(ctx, errNothingToFinish,
+	// done, if any, is written with it: a receipt stands only for a code
+	// that this finish used up.
+	err = s.transact(ctx, errNothingToFinish, s.withReceipt(done,
 		transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e),
-		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), own))
+		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), own))...)
 	if errors.Is(err, errNothingToFinish) {
 		return nil
 	}
@@ -165,14 +168,21 @@ func (s *Store) ClaimLink(ctx context.Context, rec reset.LinkRecord, now time.Ti
 		transactCheck(s.tokens, keyOf(ownerKey(rec.Owner)), latest))
 }
 
-// FinishLink deletes the link, its claim with it. The key is the link's
-// own hash, so no condition is needed to spare another record, and
-// deleting a link that is gone already is no error.
-func (s *Store) FinishLink(ctx context.Context, rec reset.LinkRecord) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+// FinishLink deletes the link, its claim with it, and stores done unless
+// it is the zero Receipt, in one transaction. The key is the link's own
+// hash, so no condition is needed to spare another record, and deleting a
+// link that is gone already is no error.
+func (s *Store) FinishLink(ctx context.Context, rec reset.LinkRecord, done reset.Receipt) error {
+	del := types.TransactWriteItem{Delete: &types.Delete{
 		TableName: aws.String(s.tokens),
 		Key:       keyOf(linkKey(rec.Hash)),
-	})
+	}}
+	var err error
+	if done == (reset.Receipt{}) {
+		_, err = s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: del.Delete.TableName, Key: del.Delete.Key})
+	} else {
+		err = s.transact(ctx, errNothingToFinish, del, s.receiptPut(done))
+	}
 	if err != nil {
 		return fmt.Errorf("finish link: %w", err)
 	}

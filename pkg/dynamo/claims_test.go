@@ -135,11 +135,11 @@ func TestClaimCode(t *testing.T) {
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
 		wantNil(t, "claim", e.store.ClaimCode(ctx, rec, t0, claimFor))
-		wantIs(t, "consume while claimed", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0.Add(claimFor-time.Second)), reset.ErrInvalidCode)
+		wantIs(t, "consume while claimed", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0.Add(claimFor-time.Second)), reset.ErrInvalidCode)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "old-hash" {
 			t.Errorf("password after a refused consume: got %q, want old-hash", got.PasswordHash)
 		}
-		wantNil(t, "consume once the claim ran out", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0.Add(claimFor)))
+		wantNil(t, "consume once the claim ran out", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0.Add(claimFor)))
 	})
 }
 
@@ -187,7 +187,7 @@ func TestFinishCode(t *testing.T) {
 			t.Fatalf("failures before finish (name, owner): got %s, %s; want 2, 2", name, owner)
 		}
 		wantNil(t, "claim", e.store.ClaimCode(ctx, rec, t0, claimFor))
-		wantNil(t, "finish", e.store.FinishCode(ctx, rec, guess))
+		wantNil(t, "finish", e.store.FinishCode(ctx, rec, reset.Receipt{}, guess))
 		if name, owner := failures(t, rec); name != "1" || owner != "1" {
 			t.Errorf("failures after finish (name, owner): got %s, %s; want 1, 1 (the wrong guess)", name, owner)
 		}
@@ -200,7 +200,7 @@ func TestFinishCode(t *testing.T) {
 		_, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantIs(t, "guess after finish", err, reset.ErrNoCode)
 
-		wantNil(t, "finish again", e.store.FinishCode(ctx, rec, guess))
+		wantNil(t, "finish again", e.store.FinishCode(ctx, rec, reset.Receipt{}, guess))
 		if name, owner := failures(t, rec); name != "1" || owner != "1" {
 			t.Errorf("failures after a second finish (name, owner): got %s, %s; want 1, 1", name, owner)
 		}
@@ -215,7 +215,7 @@ func TestFinishCode(t *testing.T) {
 		newer := codeRec(sub, "a1", t0.Add(10*time.Minute))
 		newer.Owner = rec.Owner
 		wantNil(t, "issue newer", e.issueCode(t, newer, send, t0))
-		wantNil(t, "finish the replaced code", e.store.FinishCode(ctx, rec, guess))
+		wantNil(t, "finish the replaced code", e.store.FinishCode(ctx, rec, reset.Receipt{}, guess))
 		if name, owner := failures(t, rec); name != "2" || owner != "2" {
 			t.Errorf("failures (name, owner): got %s, %s; want 2, 2 (nothing finished)", name, owner)
 		}
@@ -321,8 +321,8 @@ func TestClaimLink(t *testing.T) {
 	t.Run("finished: gone, and stays gone", func(t *testing.T) {
 		rec := issue(t, "sub-"+randHex(4), "")
 		wantNil(t, "claim", e.store.ClaimLink(ctx, rec, t0, claimFor))
-		wantNil(t, "finish", e.store.FinishLink(ctx, rec))
-		wantNil(t, "finish again", e.store.FinishLink(ctx, rec))
+		wantNil(t, "finish", e.store.FinishLink(ctx, rec, reset.Receipt{}))
+		wantNil(t, "finish again", e.store.FinishLink(ctx, rec, reset.Receipt{}))
 		// A release after the finish must not write the item back.
 		wantNil(t, "release a finished link", e.store.ReleaseLink(ctx, rec))
 		if it := e.item(t, "link#"+string(rec.Hash)); len(it) != 0 {
@@ -338,11 +338,11 @@ func TestClaimLink(t *testing.T) {
 		rec, _ := linkRec("sub-"+randHex(4), acct.ID, 0, t0.Add(time.Hour))
 		wantNil(t, "issue", e.issueLink(t, rec, send, t0))
 		wantNil(t, "claim", e.store.ClaimLink(ctx, rec, t0, claimFor))
-		wantIs(t, "consume while claimed", e.store.ConsumeLink(ctx, rec, acct, "new-hash", t0.Add(claimFor-time.Second)), reset.ErrInvalidToken)
+		wantIs(t, "consume while claimed", e.store.ConsumeLink(ctx, rec, acct, "new-hash", reset.Receipt{}, t0.Add(claimFor-time.Second)), reset.ErrInvalidToken)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "old-hash" {
 			t.Errorf("password after a refused consume: got %q, want old-hash", got.PasswordHash)
 		}
-		wantNil(t, "consume once the claim ran out", e.store.ConsumeLink(ctx, rec, acct, "new-hash", t0.Add(claimFor)))
+		wantNil(t, "consume once the claim ran out", e.store.ConsumeLink(ctx, rec, acct, "new-hash", reset.Receipt{}, t0.Add(claimFor)))
 	})
 }
 

@@ -301,13 +301,14 @@ func codeRecord(subject string, it item) reset.CodeRecord {
 	}
 }
 
-// ConsumeCode removes the code and sets the password in one transaction.
+// ConsumeCode removes the code, sets the password and stores done (a
+// repeat's answer, reset/retry.go) in one transaction.
 // It fails with reset.ErrInvalidCode when the code is no longer the one
 // that was checked (used by a racing right guess, superseded, expired),
 // is claimed by a two-phase reset (ClaimCode), is no longer its account's
 // latest secret, or the account's session_version or email moved since
 // the code was issued.
-func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, limit reset.GuessLimit, now time.Time) error {
+func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct reset.Account, newHash string, done reset.Receipt, limit reset.GuessLimit, now time.Time) error {
 	failures := window{prefix: windowFailures, limit: limit.Failures, scope: reset.ScopeAccount}
 	// The right guess was counted as a failure before it was compared;
 	// it is not one, on the name nor on the account.
@@ -330,10 +331,10 @@ func (s *Store) ConsumeCode(ctx context.Context, rec reset.CodeRecord, acct rese
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, reset.ErrInvalidCode,
+	return s.transact(ctx, reset.ErrInvalidCode, s.withReceipt(done,
 		transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), e),
 		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), latest),
-		password)
+		password)...)
 }
 
 // setPassword is the users-table half of a reset: the new hash, the time,

@@ -98,12 +98,13 @@ func (s *Store) FindLink(ctx context.Context, hash reset.TokenHash, now time.Tim
 	}, nil
 }
 
-// ConsumeLink deletes the link and sets the password in one transaction,
+// ConsumeLink deletes the link, sets the password and stores done (a
+// repeat's answer, reset/retry.go) in one transaction,
 // conditioned on the link being unexpired, unclaimed by a two-phase reset
 // (ClaimLink), the account's latest code or link, and issued under the
 // account's current session_version and email. Otherwise it fails with
 // reset.ErrInvalidToken.
-func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct reset.Account, newHash string, now time.Time) error {
+func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct reset.Account, newHash string, done reset.Receipt, now time.Time) error {
 	// Rule: the link exists, unexpired whatever TTL has done, and
 	// unclaimed, as in ConsumeCode.
 	live, err := build(expression.NewBuilder().WithCondition(linkUsable(now)))
@@ -119,7 +120,7 @@ func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct rese
 	if err != nil {
 		return err
 	}
-	return s.transact(ctx, reset.ErrInvalidToken,
+	return s.transact(ctx, reset.ErrInvalidToken, s.withReceipt(done,
 		types.TransactWriteItem{Delete: &types.Delete{
 			TableName:                 aws.String(s.tokens),
 			Key:                       keyOf(linkKey(rec.Hash)),
@@ -128,7 +129,7 @@ func (s *Store) ConsumeLink(ctx context.Context, rec reset.LinkRecord, acct rese
 			ExpressionAttributeValues: live.Values(),
 		}},
 		transactCheck(s.tokens, keyOf(ownerKey(rec.Owner)), latest),
-		password)
+		password)...)
 }
 
 func numberValue(n int64) *types.AttributeValueMemberN {

@@ -39,13 +39,13 @@ func TestOnlyTheLatestSecretAcrossKinds(t *testing.T) {
 		wantNil(t, "issue link", e.issueLink(t, link, send, t0))
 		rec, err := e.store.CountGuess(ctx, code.Subject, guess, t0)
 		wantNil(t, "guess", err)
-		wantIs(t, "consume the earlier code", e.store.ConsumeCode(ctx, rec, acct, "h", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume the earlier code", e.store.ConsumeCode(ctx, rec, acct, "h", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 		latest, err := e.store.IsLatest(ctx, owner, string(link.Hash))
 		wantNil(t, "is latest", err)
 		if !latest {
 			t.Error("the link is not the latest")
 		}
-		wantNil(t, "consume the link", e.store.ConsumeLink(ctx, link, acct, "h", t0))
+		wantNil(t, "consume the link", e.store.ConsumeLink(ctx, link, acct, "h", reset.Receipt{}, t0))
 	})
 
 	t.Run("a code after a link", func(t *testing.T) {
@@ -56,13 +56,13 @@ func TestOnlyTheLatestSecretAcrossKinds(t *testing.T) {
 		wantNil(t, "issue link", e.issueLink(t, link, send, t0))
 		code := owned(codeRec("sub-"+randHex(4), acct.ID, t0.Add(10*time.Minute)), owner)
 		wantNil(t, "issue code", e.issueCode(t, code, send, t0))
-		wantIs(t, "consume the earlier link", e.store.ConsumeLink(ctx, link, acct, "h", t0), reset.ErrInvalidToken)
+		wantIs(t, "consume the earlier link", e.store.ConsumeLink(ctx, link, acct, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 		if latest, _ := e.store.IsLatest(ctx, owner, string(link.Hash)); latest {
 			t.Error("the earlier link is still the latest")
 		}
 		rec, err := e.store.CountGuess(ctx, code.Subject, guess, t0)
 		wantNil(t, "guess", err)
-		wantNil(t, "consume the code", e.store.ConsumeCode(ctx, rec, acct, "h", guess, t0))
+		wantNil(t, "consume the code", e.store.ConsumeCode(ctx, rec, acct, "h", reset.Receipt{}, guess, t0))
 	})
 
 	t.Run("a code by another name", func(t *testing.T) {
@@ -74,7 +74,7 @@ func TestOnlyTheLatestSecretAcrossKinds(t *testing.T) {
 		wantNil(t, "issue by user name", e.issueCode(t, byName, send, t0))
 		rec, err := e.store.CountGuess(ctx, byEmail.Subject, guess, t0)
 		wantNil(t, "guess by email: the code is still there to be guessed at", err)
-		wantIs(t, "consume the email's code", e.store.ConsumeCode(ctx, rec, acct, "h", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume the email's code", e.store.ConsumeCode(ctx, rec, acct, "h", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 	})
 }
 
@@ -104,13 +104,13 @@ func TestConsumeRefusedAfterEmailChange(t *testing.T) {
 	rec, err := e.store.CountGuess(ctx, code.Subject, guess, t0)
 	wantNil(t, "guess", err)
 	changeEmail(t, acct.ID)
-	wantIs(t, "consume the code", e.store.ConsumeCode(ctx, rec, acct, "h", guess, t0), reset.ErrInvalidCode)
+	wantIs(t, "consume the code", e.store.ConsumeCode(ctx, rec, acct, "h", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 
 	acct2 := putAccount(t, e)
 	link, _ := linkRec("sub-"+randHex(4), acct2.ID, 0, t0.Add(time.Hour))
 	wantNil(t, "issue link", e.issueLink(t, link, send, t0))
 	changeEmail(t, acct2.ID)
-	wantIs(t, "consume the link", e.store.ConsumeLink(ctx, link, acct2, "h", t0), reset.ErrInvalidToken)
+	wantIs(t, "consume the link", e.store.ConsumeLink(ctx, link, acct2, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 	for _, id := range []string{acct.ID, acct2.ID} {
 		if got, _ := e.store.AccountByID(ctx, id); got.PasswordHash != "old-hash" {
 			t.Errorf("password of %s changed: %q", id, got.PasswordHash)

@@ -46,6 +46,10 @@ type UsersTable struct {
 	PasswordChangedAtAttribute string // RFC 3339, UTC
 	VerifiedAttribute          string // empty: every account counts as verified
 	EnabledAttribute           string // empty: every account counts as enabled
+	// LanguageAttribute holds the account's language for its mails ("de",
+	// "es-MX"), a string; empty: accounts have none. Read with the rest of
+	// a lookup, so the email index must project it.
+	LanguageAttribute string
 }
 
 // DefaultUsersTable is the layout of the users table template.yaml creates.
@@ -62,6 +66,7 @@ func DefaultUsersTable(name string) UsersTable {
 		PasswordChangedAtAttribute: "password_changed_at",
 		VerifiedAttribute:          "verified",
 		EnabledAttribute:           "enabled",
+		LanguageAttribute:          "locale",
 	}
 }
 
@@ -118,6 +123,12 @@ const (
 	attrLinkSV  = "sv"
 	// until when a two-phase reset (ClaimLink) holds the link
 	attrLinkClaimedUntil = "claimed_until"
+
+	// receipts ("done#<of>", receipts.go) of completed resets
+	attrReceiptKeyID    = "kid"
+	attrReceiptRecordID = "record_id"
+	attrReceiptMAC      = "mac"
+	attrReceiptUntil    = "until"
 )
 
 // stateLifetime is how long an account's state item must outlive its last
@@ -128,5 +139,6 @@ func ipKey(purpose, ip string) string  { return "ip#" + purpose + "#" + ip }
 func stateKey(subject string) string   { return "acct#" + subject }
 func ownerKey(owner string) string     { return "owner#" + owner }
 func linkKey(h reset.TokenHash) string { return "link#" + string(h) }
+func receiptKey(of string) string      { return "done#" + of }
 
 func unix(t time.Time) int64 { return t.Unix() }

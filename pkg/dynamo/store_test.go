@@ -371,10 +371,10 @@ func TestConsumeCode(t *testing.T) {
 		wantNil(t, "guess", err)
 		other := rec
 		other.ID = randHex(16)
-		wantIs(t, "consume with another id", e.store.ConsumeCode(ctx, other, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume with another id", e.store.ConsumeCode(ctx, other, acct, "new-hash", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 		// Superseded: a newer code replaced the one that was checked.
 		wantNil(t, "issue newer", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
-		wantIs(t, "consume superseded", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume superseded", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "old-hash" || got.SessionVersion != 0 {
 			t.Errorf("account after refused consumes: got hash %q sv %d, want old-hash sv 0", got.PasswordHash, got.SessionVersion)
 		}
@@ -387,7 +387,7 @@ func TestConsumeCode(t *testing.T) {
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
 		wantNil(t, "set password elsewhere", e.store.SetPassword(ctx, acct.ID, "admin-hash", t0))
-		wantIs(t, "consume after a password change", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume after a password change", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "admin-hash" || got.SessionVersion != 1 {
 			t.Errorf("account: got hash %q sv %d, want admin-hash sv 1", got.PasswordHash, got.SessionVersion)
 		}
@@ -399,7 +399,7 @@ func TestConsumeCode(t *testing.T) {
 		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0.Add(10*time.Minute-time.Second))
 		wantNil(t, "guess", err)
-		wantIs(t, "consume at expiry", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0.Add(10*time.Minute)), reset.ErrInvalidCode)
+		wantIs(t, "consume at expiry", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0.Add(10*time.Minute)), reset.ErrInvalidCode)
 	})
 
 	t.Run("right code: consumed once", func(t *testing.T) {
@@ -408,7 +408,7 @@ func TestConsumeCode(t *testing.T) {
 		wantNil(t, "issue", e.issueCode(t, codeRec(sub, acct.ID, t0.Add(10*time.Minute)), sendLimit, t0))
 		rec, err := e.store.CountGuess(ctx, sub, guess, t0)
 		wantNil(t, "guess", err)
-		wantNil(t, "consume", e.store.ConsumeCode(ctx, rec, acct, "new-hash", guess, t0))
+		wantNil(t, "consume", e.store.ConsumeCode(ctx, rec, acct, "new-hash", reset.Receipt{}, guess, t0))
 		got, _ := e.store.AccountByID(ctx, acct.ID)
 		if got.PasswordHash != "new-hash" || got.SessionVersion != 1 {
 			t.Errorf("account: got hash %q sv %d, want new-hash sv 1", got.PasswordHash, got.SessionVersion)
@@ -421,7 +421,7 @@ func TestConsumeCode(t *testing.T) {
 		if got := inSpan(st, "failed", 20, 24*time.Hour, t0); got != 0 {
 			t.Errorf("failures after a right guess: got %d, want 0", got)
 		}
-		wantIs(t, "consume again", e.store.ConsumeCode(ctx, rec, got, "newer-hash", guess, t0), reset.ErrInvalidCode)
+		wantIs(t, "consume again", e.store.ConsumeCode(ctx, rec, got, "newer-hash", reset.Receipt{}, guess, t0), reset.ErrInvalidCode)
 		_, err = e.store.CountGuess(ctx, sub, guess, t0)
 		wantIs(t, "guess after consume", err, reset.ErrNoCode)
 	})
@@ -529,13 +529,13 @@ func TestLinks(t *testing.T) {
 		wantNil(t, "issue first", e.issueLink(t, first, limit, t0))
 		second, _ := linkRec(sub, acct.ID, 0, t0.Add(time.Hour+time.Minute))
 		wantNil(t, "issue second", e.issueLink(t, second, limit, t0.Add(time.Minute)))
-		wantIs(t, "consume superseded", e.store.ConsumeLink(ctx, first, acct, "h1", t0.Add(time.Minute)), reset.ErrInvalidToken)
-		wantIs(t, "consume at expiry", e.store.ConsumeLink(ctx, second, acct, "h2", t0.Add(time.Hour+time.Minute)), reset.ErrInvalidToken)
-		wantNil(t, "consume latest", e.store.ConsumeLink(ctx, second, acct, "h2", t0.Add(time.Minute)))
+		wantIs(t, "consume superseded", e.store.ConsumeLink(ctx, first, acct, "h1", reset.Receipt{}, t0.Add(time.Minute)), reset.ErrInvalidToken)
+		wantIs(t, "consume at expiry", e.store.ConsumeLink(ctx, second, acct, "h2", reset.Receipt{}, t0.Add(time.Hour+time.Minute)), reset.ErrInvalidToken)
+		wantNil(t, "consume latest", e.store.ConsumeLink(ctx, second, acct, "h2", reset.Receipt{}, t0.Add(time.Minute)))
 		if got, _ := e.store.AccountByID(ctx, acct.ID); got.PasswordHash != "h2" || got.SessionVersion != 1 {
 			t.Errorf("account: got hash %q sv %d, want h2 sv 1", got.PasswordHash, got.SessionVersion)
 		}
-		wantIs(t, "consume again", e.store.ConsumeLink(ctx, second, acct, "h3", t0.Add(time.Minute)), reset.ErrInvalidToken)
+		wantIs(t, "consume again", e.store.ConsumeLink(ctx, second, acct, "h3", reset.Receipt{}, t0.Add(time.Minute)), reset.ErrInvalidToken)
 		_, err := e.store.FindLink(ctx, second.Hash, t0.Add(time.Minute))
 		wantIs(t, "find a used link", err, reset.ErrInvalidToken)
 
@@ -544,7 +544,7 @@ func TestLinks(t *testing.T) {
 		rec, _ := linkRec(sub2, acct2.ID, 0, t0.Add(time.Hour))
 		wantNil(t, "issue", e.issueLink(t, rec, limit, t0))
 		wantNil(t, "set password elsewhere", e.store.SetPassword(ctx, acct2.ID, "admin-hash", t0))
-		wantIs(t, "consume after a password change", e.store.ConsumeLink(ctx, rec, acct2, "h", t0), reset.ErrInvalidToken)
+		wantIs(t, "consume after a password change", e.store.ConsumeLink(ctx, rec, acct2, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 	})
 
 	t.Run("withdraw", func(t *testing.T) {
@@ -556,7 +556,7 @@ func TestLinks(t *testing.T) {
 		if got := inSpan(e.state(t, sub), "sent", 3, time.Hour, t0); got != 0 {
 			t.Errorf("sends after withdraw: got %d, want 0", got)
 		}
-		wantIs(t, "consume a withdrawn link", e.store.ConsumeLink(ctx, rec, acct, "h", t0), reset.ErrInvalidToken)
+		wantIs(t, "consume a withdrawn link", e.store.ConsumeLink(ctx, rec, acct, "h", reset.Receipt{}, t0), reset.ErrInvalidToken)
 	})
 }
 

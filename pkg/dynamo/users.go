@@ -82,12 +82,12 @@ func (s *Store) queryAccount(ctx context.Context, index, attr, value string) (re
 }
 
 // lookupAttributes are what finding an account by email or user name reads:
-// what a send needs (who, where to mail, whether active, the session
-// version), not the password hash. The reset flows read the whole account
+// what a send needs (who, where to mail and in which language, whether
+// active, the session version), not the password hash. The reset flows read the whole account
 // by its key once a code or link has proved right.
 func (t UsersTable) lookupAttributes() []string {
 	var out []string
-	for _, a := range []string{t.KeyAttribute, t.EmailAttribute, t.UsernameAttribute, t.SessionVersionAttribute, t.VerifiedAttribute, t.EnabledAttribute} {
+	for _, a := range []string{t.KeyAttribute, t.EmailAttribute, t.UsernameAttribute, t.SessionVersionAttribute, t.VerifiedAttribute, t.EnabledAttribute, t.LanguageAttribute} {
 		if a != "" && !slices.Contains(out, a) {
 			out = append(out, a)
 		}
@@ -115,5 +115,6 @@ func (s *Store) account(raw map[string]types.AttributeValue) reset.Account {
 		PasswordHash:   it.str(t.PasswordAttribute),
 		SessionVersion: sv,
 		Active:         active,
+		Language:       it.str(t.LanguageAttribute),
 	}
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sesv2"
 
+	"github.com/passreset/passreset/pkg/captcha"
 	"github.com/passreset/passreset/pkg/cognito"
 	"github.com/passreset/passreset/pkg/config"
 	"github.com/passreset/passreset/pkg/dynamo"
@@ -310,7 +311,36 @@ func Handler(f gateway.Function, secrets SecretsReader, lookup func(string) (str
 	if err != nil {
 		return nil, err
 	}
-	return gateway.Serve(svc.Flows, log, f.Routes, PageOptions(cfg))
+	opts := PageOptions(cfg)
+	if opts.Captcha, err = Captcha(cfg, f.Sends()); err != nil {
+		return nil, err
+	}
+	return gateway.Serve(svc.Flows, log, f.Routes, opts)
+}
+
+// Captcha is the bot defence of the HTTP edge in cfg, for a handler that
+// serves send routes (sends) or only shows the reset page. One that sends
+// needs CAPTCHA_SECRET when CAPTCHA_PROVIDER is set; the template gives
+// the secret to those functions alone, so pkg/config cannot require it.
+// No call is made here.
+func Captcha(cfg config.Config, sends bool) (gateway.Captcha, error) {
+	c := cfg.Captcha
+	if c.Provider == "" {
+		return gateway.Captcha{}, nil
+	}
+	edge := gateway.Captcha{Provider: c.Provider, SiteKey: c.SiteKey}
+	if !sends {
+		return edge, nil
+	}
+	if c.Secret.IsZero() {
+		return gateway.Captcha{}, fmt.Errorf("configuration: CAPTCHA_SECRET is required with CAPTCHA_PROVIDER=%s on a function that sends codes or links (the provider's secret key; deployed, CaptchaSecretArn)", c.Provider)
+	}
+	v, err := captcha.New(c.Provider, c.Secret, c.VerifyURL, nil)
+	if err != nil {
+		return gateway.Captcha{}, fmt.Errorf("configuration: CAPTCHA_PROVIDER: %w", err)
+	}
+	edge.Verifier = v
+	return edge, nil
 }
 
 // PageOptions are the HTTP edge's settings in cfg: the reset page's, the
@@ -321,6 +351,7 @@ func Handler(f gateway.Function, secrets SecretsReader, lookup func(string) (str
 func PageOptions(cfg config.Config) gateway.Options {
 	return gateway.Options{
 		AppName: cfg.Mail.AppName, LoginURL: cfg.LoginURL, Policy: cfg.Password,
+		LogoURL: cfg.Mail.LogoURL, SupportAddress: cfg.Mail.SupportAddress, DefaultLanguage: cfg.Mail.DefaultLanguage,
 		AllowedOrigins: cfg.AllowedOrigins, APIURL: cfg.APIURL,
 	}
 }

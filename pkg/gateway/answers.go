@@ -52,6 +52,15 @@ type table struct {
 	invalid answer // the family's "invalid body": wrong JSON, types, fields
 	failed  answer // any outcome not named below: a failed dependency
 	rules   []rule
+	// grant is shown in the success body, on the two-step API's first
+	// step only (granting); nil everywhere else.
+	grant *reset.Grant
+}
+
+// granting is t answering one request whose success gives grant.
+func (t table) granting(grant reset.Grant) *table {
+	t.grant = &grant
+	return &t
 }
 
 // family shapes a body from an answer.
@@ -63,6 +72,18 @@ func codeByActionBody(a answer) any {
 		Success bool   `json:"success"`
 		Message string `json:"message"`
 	}{a.status < 300, a.message}
+}
+
+// The two-step code reset's first step, on success: the code-by-action
+// body with the grant and its lifetime in whole seconds. The one place a
+// grant is revealed.
+func grantBody(a answer, g reset.Grant) any {
+	return struct {
+		Success   bool   `json:"success"`
+		Message   string `json:"message"`
+		Grant     string `json:"grant"`
+		ExpiresIn int    `json:"expires_in"`
+	}{true, a.message, g.Token.Reveal(), int(g.TTL.Seconds())}
 }
 
 // The link API: {"message"} on success, {"error"} otherwise.
@@ -130,6 +151,39 @@ var (
 			{reset.ErrUnknownAccount, answer{404, msgCodeByActionEmailNotFound}},
 			{reset.ErrInactiveAccount, answer{404, msgCodeByActionEmailNotFound}},
 			{reset.ErrRateLimited, answer{429, "Too many OTP requests. Please try again later."}},
+		},
+	}
+	otpVerify = table{
+		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
+		flow:    flowVerifyCode,
+		ok:      answer{200, "Successfully verified OTP. Choose a new password."},
+		invalid: answer{400, msgCodeByActionInvalidBody},
+		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
+		// A wrong code is answered as the one-step validate answers it.
+		rules: []rule{
+			{reset.ErrInvalidEmail, answer{400, msgCodeByActionInvalidBody}},
+			{reset.ErrInvalidCode, answer{400, msgInvalidOTP}},
+			{reset.ErrDeviceMismatch, answer{400, msgInvalidOTP}},
+			{reset.ErrExpired, answer{400, msgInvalidOTP}},
+			{reset.ErrNoCode, answer{400, msgInvalidOTP}},
+			{reset.ErrUnknownAccount, answer{404, msgCodeByActionEmailNotFound}},
+			{reset.ErrInactiveAccount, answer{404, msgCodeByActionEmailNotFound}},
+			{reset.ErrTooManyAttempts, answer{429, msgOTPAttempts}},
+			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
+		},
+	}
+	otpComplete = table{
+		routes: []string{"POST /auth/otp"}, family: codeByActionBody,
+		flow:    flowResetWithGrant,
+		ok:      answer{200, "Successfully validated OTP and reset password."},
+		invalid: answer{400, msgCodeByActionInvalidBody},
+		failed:  answer{500, "Something went wrong. Could not validate OTP. Please try again."},
+		// The grant stands for the code it replaced: a dead one is
+		// answered as a dead code is, and the user starts again.
+		rules: []rule{
+			{reset.ErrInvalidToken, answer{400, msgInvalidOTP}},
+			{reset.ErrExpired, answer{400, msgInvalidOTP}},
+			{reset.ErrRateLimited, answer{429, msgOTPAttempts}},
 		},
 	}
 	otpValidate = table{
@@ -260,7 +314,7 @@ var (
 			{reset.ErrRateLimited, answer{429, msgUserNameOrEmailLimit}},
 		},
 	}
-	allTables = []*table{&otpCreate, &otpValidate, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}
+	allTables = []*table{&otpCreate, &otpValidate, &otpVerify, &otpComplete, &emailReset, &linkRequest, &linkReset, &generate, &seedReset, &armorRequest, &armorReset}
 )
 
 // answerFor picks the answer for an outcome: nil is success, a rejected
@@ -301,7 +355,11 @@ func (t *table) respond(outcome error) events.APIGatewayV2HTTPResponse {
 	if a.status == http.StatusTooManyRequests {
 		headers["Retry-After"] = retryAfter(outcome)
 	}
-	return events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: headers, Body: encode(t.family(a))}
+	body := t.family(a)
+	if a.status < 300 && t.grant != nil {
+		body = grantBody(a, *t.grant)
+	}
+	return events.APIGatewayV2HTTPResponse{StatusCode: a.status, Headers: headers, Body: encode(body)}
 }
 
 // retryAfter is a 429's Retry-After for outcome, for the JSON answers and

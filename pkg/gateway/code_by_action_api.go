@@ -10,8 +10,10 @@ import (
 // API, POST /{email}/reset-password (docs/contract.md names the documents
 // each follows).
 
-// serveOTP is POST /auth/otp: {"action": "create", "email"} or
-// {"action": "validate", "email", "otp", "new_password"}.
+// serveOTP is POST /auth/otp: {"action": "create", "email"},
+// {"action": "validate", "email", "otp", "new_password"}, or the same reset
+// in two steps: {"action": "verify", "email", "otp"}, answered with a
+// grant, then {"action": "complete", "grant", "new_password"}.
 func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 	body, err := req.body()
 	if err != nil {
@@ -27,8 +29,11 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 		if err != nil {
 			return &otpCreate, err
 		}
+		if err := req.checkCaptcha(ctx, body); err != nil {
+			return &otpCreate, err
+		}
 		return &otpCreate, flows.RequestCode(ctx, reset.CodeRequest{
-			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
+			Account: reset.Lookup{Email: email}, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 		})
 	case "validate":
 		email, err := requiredEmail(body, "email")
@@ -41,7 +46,29 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 		}
 		return &otpValidate, flows.ResetWithCode(ctx, reset.CodeReset{
 			Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
-			IP: req.sourceIP(), Device: req.userAgent(),
+			IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
+		})
+	case "verify":
+		email, err := requiredEmail(body, "email")
+		if err != nil {
+			return &otpVerify, err
+		}
+		code, err := requiredText(body, "otp")
+		if err != nil {
+			return &otpVerify, err
+		}
+		grant, err := flows.VerifyCode(ctx, reset.CodeCheck{
+			Account: reset.Lookup{Email: email}, Code: reset.Code(code),
+			IP: req.sourceIP(), Device: req.userAgent(), AcceptLanguage: req.acceptLanguage(),
+		})
+		return otpVerify.granting(grant), err
+	case "complete":
+		grant, newPassword, err := codeAndPassword(body, "grant", "new_password")
+		if err != nil {
+			return &otpComplete, err
+		}
+		return &otpComplete, flows.ResetWithGrant(ctx, reset.GrantReset{
+			Grant: reset.Token(grant), NewPassword: newPassword, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(),
 		})
 	default:
 		return &otpCreate, errBadAction
@@ -68,7 +95,7 @@ func serveEmailReset(ctx context.Context, flows Flows, req request) (*table, err
 	}
 	return &emailReset, flows.ResetWithCode(ctx, reset.CodeReset{
 		Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
-		IP: req.sourceIP(), Device: req.userAgent(),
+		IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 	})
 }
 
@@ -98,4 +125,16 @@ func codeAndPassword(body object, codeField, passwordField string) (reset.Code, 
 		return "", "", errBadBody
 	}
 	return reset.Code(code), newPassword, nil
+}
+
+// requiredText reads a text field that must be there.
+func requiredText(body object, field string) (string, error) {
+	v, present, err := body.text(field)
+	if err != nil {
+		return "", err
+	}
+	if !present {
+		return "", errBadBody
+	}
+	return v, nil
 }

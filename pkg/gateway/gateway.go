@@ -29,6 +29,8 @@ import (
 type Flows interface {
 	RequestCode(ctx context.Context, req reset.CodeRequest) error
 	ResetWithCode(ctx context.Context, req reset.CodeReset) error
+	VerifyCode(ctx context.Context, req reset.CodeCheck) (reset.Grant, error)
+	ResetWithGrant(ctx context.Context, req reset.GrantReset) error
 	RequestLink(ctx context.Context, req reset.LinkRequest) error
 	ResetWithLink(ctx context.Context, req reset.LinkReset) error
 	CheckLink(ctx context.Context, token reset.Token) error
@@ -37,11 +39,13 @@ type Flows interface {
 // The flows, as the Flow dimension of the metrics names them: each table
 // (answers.go) and each page route (routes.go) says which one it answers.
 const (
-	flowRequestCode   = "RequestCode"
-	flowResetWithCode = "ResetWithCode"
-	flowRequestLink   = "RequestLink"
-	flowResetWithLink = "ResetWithLink"
-	flowCheckLink     = "CheckLink"
+	flowRequestCode    = "RequestCode"
+	flowResetWithCode  = "ResetWithCode"
+	flowVerifyCode     = "VerifyCode"
+	flowResetWithGrant = "ResetWithGrant"
+	flowRequestLink    = "RequestLink"
+	flowResetWithLink  = "ResetWithLink"
+	flowCheckLink      = "CheckLink"
 )
 
 // Handler serves a set of routes.
@@ -61,6 +65,12 @@ type Options struct {
 	AppName string
 	// LoginURL is offered after a successful reset; "" offers none.
 	LoginURL string
+	// LogoURL is an https image shown above the page's heading; "" for
+	// none. SupportAddress is offered at the page's foot; "" for none.
+	LogoURL, SupportAddress string
+	// DefaultLanguage is the page's language when the browser's
+	// Accept-Language names none the page is written in; "" is English.
+	DefaultLanguage string
 	// Policy is the new-password policy whose lengths the page states.
 	Policy password.Policy
 
@@ -75,6 +85,10 @@ type Options struct {
 	// is "", only AllowedOrigins are, and the reset page's own posts are
 	// refused.
 	APIURL string
+
+	// Captcha is the bot defence of the send routes (captcha.go); the
+	// zero value is off.
+	Captcha Captcha
 
 	// Metrics is where each request's metrics are written, as CloudWatch
 	// Embedded Metric Format lines, once its answer is built; nil means
@@ -96,7 +110,7 @@ func New(flows Flows, log *slog.Logger, routeKeys []string) (*Handler, error) {
 // NewWithOptions returns a handler for the named route keys, of any
 // functions, with opts: the development server and the tests serve every
 // route from one handler. It fails when opts.APIURL is not an absolute
-// http(s) URL.
+// http(s) URL, or opts.Captcha cannot serve the routes (captcha.go).
 func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Options) (*Handler, error) {
 	var routes []Route
 	for _, k := range routeKeys {
@@ -110,10 +124,14 @@ func NewWithOptions(flows Flows, log *slog.Logger, routeKeys []string, opts Opti
 }
 
 // Serve returns a handler for routes with opts: a Lambda function's, from
-// its Function. It fails when opts.APIURL is not an absolute http(s) URL.
+// its Function. It fails when opts.APIURL is not an absolute http(s) URL,
+// or opts.Captcha cannot serve the routes (captcha.go).
 func Serve(flows Flows, log *slog.Logger, routes []Route, opts Options) (*Handler, error) {
 	o, err := newOrigins(opts)
 	if err != nil {
+		return nil, err
+	}
+	if err := opts.Captcha.check(routes); err != nil {
 		return nil, err
 	}
 	if opts.Metrics == nil {
@@ -181,7 +199,8 @@ func (h *Handler) Serves(routeKey string) bool {
 // built, under the Flow of the table that answered. A request refused
 // before its flow ran (a bad body, a refused origin) goes under its
 // route's flow, or its route's first action's, and has counted nothing,
-// so no line is written for it.
+// so no line is written for it. A send refused for its bot-defence token
+// (captcha.go) is such a request.
 func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest) (resp events.APIGatewayV2HTTPResponse, err error) {
 	start := time.Now()
 	ctx = metrics.NewContext(ctx, &metrics.Recorder{})
@@ -192,6 +211,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.APIGatewayV2HTTPRequest)
 		return resp, nil
 	}
 	req := newRequest(ev)
+	req.captcha = h.opts.Captcha.Verifier
 	if outcome := h.checkOrigin(ev.RouteKey, req); outcome != nil {
 		// Before any flow and before the page: a form posted from another
 		// site gets the route's JSON answer, not a page.
@@ -235,7 +255,7 @@ func (h *Handler) handlePage(ctx context.Context, ev events.APIGatewayV2HTTPRequ
 	}()
 	var p page
 	p, outcome = serve(ctx, h.flows, req)
-	resp = h.render(p, outcome)
+	resp = h.render(p, outcome, req.acceptLanguage())
 	h.finish(ctx, ev, resp, start, outcome, flow)
 	return resp
 }

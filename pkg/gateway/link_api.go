@@ -18,7 +18,10 @@ func serveLinkRequest(ctx context.Context, flows Flows, req request) (*table, er
 	if err != nil {
 		return &linkRequest, err
 	}
-	return &linkRequest, flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP()})
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &linkRequest, err
+	}
+	return &linkRequest, flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage()})
 }
 
 // serveLinkReset is POST /auth/reset-password with {"token", "new_password"}.
@@ -32,7 +35,7 @@ func serveLinkReset(ctx context.Context, flows Flows, req request) (*table, erro
 		return &linkReset, err
 	}
 	return &linkReset, flows.ResetWithLink(ctx, reset.LinkReset{
-		Token: reset.Token(token), NewPassword: newPassword, IP: req.sourceIP(),
+		Token: reset.Token(token), NewPassword: newPassword, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(),
 	})
 }
 
@@ -52,6 +55,6 @@ func serveLinkResetInPath(ctx context.Context, flows Flows, req request) (*table
 		return &linkReset, errBadBody
 	}
 	return &linkReset, flows.ResetWithLink(ctx, reset.LinkReset{
-		Token: reset.Token(token), NewPassword: newPassword, IP: req.sourceIP(),
+		Token: reset.Token(token), NewPassword: newPassword, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(),
 	})
 }

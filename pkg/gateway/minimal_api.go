@@ -19,8 +19,11 @@ func serveGenerate(ctx context.Context, flows Flows, req request) (*table, error
 	if err != nil {
 		return &generate, err
 	}
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &generate, err
+	}
 	return &generate, flows.RequestCode(ctx, reset.CodeRequest{
-		Account: reset.Lookup{Email: email}, IP: req.sourceIP(), Device: req.userAgent(),
+		Account: reset.Lookup{Email: email}, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 	})
 }
 
@@ -40,6 +43,6 @@ func serveMinimalReset(ctx context.Context, flows Flows, req request) (*table, e
 	}
 	return &seedReset, flows.ResetWithCode(ctx, reset.CodeReset{
 		Account: reset.Lookup{Email: email}, Code: code, NewPassword: newPassword,
-		IP: req.sourceIP(), Device: req.userAgent(),
+		IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 	})
 }

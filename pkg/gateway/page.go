@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/passreset/passreset/pkg/fill"
+	"github.com/passreset/passreset/pkg/language"
 	"github.com/passreset/passreset/pkg/password"
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -68,7 +70,9 @@ const (
 	viewFailed  = "failed"  // a dependency failed
 )
 
-// page is one view of the page, its status and its inline messages.
+// page is one view of the page, its status and its inline messages, each
+// the name of a text in page/text/<language>.json ("" for none), written
+// in the page's language when it is rendered.
 type page struct {
 	status        int
 	view          string
@@ -78,14 +82,20 @@ type page struct {
 	emailError    string
 }
 
-// Messages the page shows, beside the policy's reasons.
+// Names of the texts the page's messages are, beside the policy's reasons
+// (reasonText).
 const (
-	pageMsgNoPassword = "Enter a new password."
-	pageMsgNoConfirm  = "Enter the new password again."
-	pageMsgMismatch   = "The two passwords do not match. Enter the new password in both fields again."
-	pageMsgBadEmail   = "Enter a valid email address, like name@example.com."
-	pageMsgTooMany    = "Too many attempts from your network. Please wait a few minutes and try again."
+	pageMsgNoPassword = "MsgNoPassword"
+	pageMsgNoConfirm  = "MsgNoConfirm"
+	pageMsgMismatch   = "MsgMismatch"
+	pageMsgBadEmail   = "MsgBadEmail"
+	pageMsgTooMany    = "MsgTooMany"
+	// The bot-defence check was missing or refused (captcha.go).
+	pageMsgCaptcha = "MsgCaptcha"
 )
+
+// reasonText names the text of a password.Rejection's rule.
+func reasonText(rule string) string { return "Reason" + rule }
 
 // pageOpenLink is GET /auth/reset-password/{token}: the form if the link
 // is live, else the page that asks for a new one. It only reads.
@@ -119,14 +129,14 @@ func pageResetForm(ctx context.Context, flows Flows, req request) (page, error) 
 		return page{status: http.StatusBadRequest, view: viewReset, confirmError: pageMsgMismatch}, errBadBody
 	}
 	err = flows.ResetWithLink(ctx, reset.LinkReset{
-		Token: reset.Token(req.ev.PathParameters["token"]), NewPassword: newPassword, IP: req.sourceIP(),
+		Token: reset.Token(req.ev.PathParameters["token"]), NewPassword: newPassword, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(),
 	})
 	var rejected *password.Rejection
 	switch {
 	case err == nil:
 		return page{status: http.StatusOK, view: viewDone}, nil
 	case errors.As(err, &rejected):
-		return page{status: http.StatusBadRequest, view: viewReset, passwordError: rejected.Reason}, err
+		return page{status: http.StatusBadRequest, view: viewReset, passwordError: reasonText(rejected.Rule)}, err
 	case errors.Is(err, reset.ErrInvalidToken), errors.Is(err, reset.ErrExpired):
 		return page{status: http.StatusBadRequest, view: viewExpired}, err
 	case errors.Is(err, reset.ErrRateLimited):
@@ -150,7 +160,14 @@ func pageRequestForm(ctx context.Context, flows Flows, req request) (page, error
 	if err != nil {
 		return bad, err
 	}
-	err = flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP()})
+	if req.captcha != nil {
+		// The widget put its token in the form under the provider's own
+		// field name.
+		if err := req.verifyCaptcha(ctx, form.Get(req.captcha.Provider().FormField())); err != nil {
+			return page{status: http.StatusBadRequest, view: viewExpired, formError: pageMsgCaptcha}, err
+		}
+	}
+	err = flows.RequestLink(ctx, reset.LinkRequest{Email: email, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage()})
 	switch {
 	case err == nil, errors.Is(err, reset.ErrUnknownAccount), errors.Is(err, reset.ErrInactiveAccount):
 		return page{status: http.StatusOK, view: viewSent}, err
@@ -215,14 +232,29 @@ func (r request) form() (url.Values, error) {
 	return values, nil
 }
 
-//go:embed page/page.html page/page.css page/page.js
+//go:embed page/page.html page/page.css page/page.js page/captcha.html page/text
 var pageFiles embed.FS
 
+// The page's languages are page/text/<language>.json, each holding the
+// same texts by name, English's first: Spanish addresses the reader as tú,
+// as consumer apps do; German as Sie and French as vous, as a company
+// writes to its customers about their account. A text may hold {min},
+// {max} (the policy's lengths), {n} (the length a reason names) or
+// {address} (the support address), filled before it is escaped.
+
 // pageAssets are the parsed page, its inline script and style written
-// in, and the Content-Security-Policy that allows exactly those two.
+// in, its texts by language, and the Content-Security-Policy that allows
+// exactly that script and style; and the same page with the bot-defence
+// widget (captcha.go), whose policy also allows the provider's origins.
 type pageAssets struct {
 	tmpl *fill.Template
-	csp  string
+	// withWidget carries the widget; awaitingWidget, on the other views,
+	// only says that it is on (captchaAwaiting).
+	withWidget, awaitingWidget *fill.Template
+	texts                      map[string]map[string]string
+	languages                  []string
+	scriptSrc                  string // the CSP's script-src and style-src, by hash
+	styleSrc                   string
 }
 
 // loadPageAssets reads the embedded files once, on the first page served.
@@ -243,16 +275,128 @@ var loadPageAssets = sync.OnceValues(func() (*pageAssets, error) {
 	// page before it is parsed, where no hole may be.
 	html = bytes.Replace(html, []byte("{{.Style}}"), style, 1)
 	html = bytes.Replace(html, []byte("{{.Script}}"), script, 1)
-	tmpl, err := fill.ParseHTML("page.html", string(html))
+	widget, err := pageFiles.ReadFile("page/captcha.html")
+	if err != nil {
+		return nil, fmt.Errorf("read page widget: %w", err)
+	}
+	tmpl, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), nil, 1)))
 	if err != nil {
 		return nil, fmt.Errorf("parse page: %w", err)
 	}
-	return &pageAssets{
-		tmpl: tmpl,
-		csp: "default-src 'none'; script-src " + cspHash(script) + "; style-src " + cspHash(style) +
-			"; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-	}, nil
+	withWidget, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), widget, 1)))
+	if err != nil {
+		return nil, fmt.Errorf("parse page with widget: %w", err)
+	}
+	awaitingWidget, err := fill.ParseHTML("page.html", string(bytes.Replace(html, []byte(captchaMarker), []byte(captchaAwaiting), 1)))
+	if err != nil {
+		return nil, fmt.Errorf("parse page awaiting widget: %w", err)
+	}
+	a := &pageAssets{
+		tmpl: tmpl, withWidget: withWidget, awaitingWidget: awaitingWidget,
+		texts: map[string]map[string]string{}, scriptSrc: cspHash(script), styleSrc: cspHash(style),
+	}
+	if err := a.readTexts(); err != nil {
+		return nil, err
+	}
+	return a, nil
 })
+
+// captchaMarker is where page.html takes the bot-defence widget
+// (page/captcha.html), inside the form that asks for a new link.
+const captchaMarker = "<!-- captcha widget -->"
+
+// captchaAwaiting stands where the widget would be on a view without it:
+// page.js, finding it when a live link's page learns the link is dead,
+// reloads the page, which the server then shows with the widget.
+const captchaAwaiting = `<div id="captcha" data-captcha-reload hidden></div>`
+
+// pageTemplate is the template of view, and the bot-defence provider's
+// origins its policy must allow ("" for none). The widget is carried only
+// by the view whose form asks for a new link (viewExpired), which a dead
+// link or no link at all shows: the provider's script may read the page's
+// URL, so it never runs beside a live token. A live link's page that turns
+// out dead while open reloads to get it (page.js).
+func (h *Handler) pageTemplate(a *pageAssets, view string) (*fill.Template, string) {
+	c := h.opts.Captcha
+	switch {
+	case !c.on():
+		return a.tmpl, ""
+	case view == viewExpired:
+		return a.withWidget, c.Provider.CSPSources()
+	default:
+		return a.awaitingWidget, ""
+	}
+}
+
+// readTexts reads page/text/*.json, and refuses a language that lacks a
+// text English has or has one English lacks.
+func (a *pageAssets) readTexts() error {
+	entries, err := pageFiles.ReadDir("page/text")
+	if err != nil {
+		return fmt.Errorf("read page texts: %w", err)
+	}
+	for _, e := range entries {
+		lang, ok := strings.CutSuffix(e.Name(), ".json")
+		if !ok {
+			continue
+		}
+		b, err := pageFiles.ReadFile("page/text/" + e.Name())
+		if err != nil {
+			return fmt.Errorf("read page texts: %w", err)
+		}
+		var texts map[string]string
+		if err := json.Unmarshal(b, &texts); err != nil {
+			return fmt.Errorf("page/text/%s: %w", e.Name(), err)
+		}
+		a.texts[lang] = texts
+		a.languages = append(a.languages, lang)
+	}
+	en, ok := a.texts["en"]
+	if !ok {
+		return errors.New("page/text/en.json is missing")
+	}
+	for lang, texts := range a.texts {
+		if len(texts) != len(en) {
+			return fmt.Errorf("page/text/%s.json has %d texts, en.json %d", lang, len(texts), len(en))
+		}
+		for name := range en {
+			if _, ok := texts[name]; !ok {
+				return fmt.Errorf("page/text/%s.json lacks %q", lang, name)
+			}
+		}
+	}
+	return nil
+}
+
+// language is the page's language for an Accept-Language header: the
+// first it asks for that the page is written in, else the default, else
+// English.
+func (a *pageAssets) language(acceptLanguage, fallback string) string {
+	if l := language.Match(a.languages, language.Preferred(acceptLanguage)...); l != "" {
+		return l
+	}
+	if l := language.Match(a.languages, fallback); l != "" {
+		return l
+	}
+	return "en"
+}
+
+// csp is the page's Content-Security-Policy: its own script and style,
+// images from itself and from the logo's origin, and, with sources (a
+// bot-defence provider's origins, when the page carries its widget), the
+// widget's script, frame, style and calls; nothing else.
+func (a *pageAssets) csp(logoURL, sources string) string {
+	img := "'self' data:"
+	if u, err := url.Parse(logoURL); logoURL != "" && err == nil {
+		img += " " + u.Scheme + "://" + u.Host
+	}
+	extra, frame := "", ""
+	if sources != "" {
+		extra, frame = " "+sources, "; frame-src "+sources
+	}
+	return "default-src 'none'; script-src " + a.scriptSrc + extra + "; style-src " + a.styleSrc + extra +
+		"; img-src " + img + "; connect-src 'self'" + extra + frame + "; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+}
 
 // cspHash is the CSP source that allows an inline element whose content
 // is exactly b.
@@ -283,37 +427,88 @@ func pageHeaders(csp string) map[string]string {
 const failedPage = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Something went wrong</title></head>` +
 	`<body><main><h1>Something went wrong</h1><p>Please try again in a moment.</p></main></body></html>`
 
-// render builds the response for p; outcome supplies a 429's Retry-After.
-func (h *Handler) render(p page, outcome error) events.APIGatewayV2HTTPResponse {
+// render builds the response for p, in the language acceptLanguage asks
+// for; outcome supplies a 429's Retry-After.
+func (h *Handler) render(p page, outcome error, acceptLanguage string) events.APIGatewayV2HTTPResponse {
 	assets, err := loadPageAssets()
 	if err != nil {
 		return h.renderFailed()
 	}
-	title := "Reset your password"
+	lang := assets.language(acceptLanguage, h.opts.DefaultLanguage)
+	minLen, maxLen := strconv.Itoa(h.opts.minLength()), strconv.Itoa(h.opts.maxLength())
+	texts := assets.texts[lang]
+	// text is the named text in the page's language, its numbers and
+	// address filled in; "" for no name.
+	text := func(name string) string {
+		if name == "" {
+			return ""
+		}
+		n := ""
+		switch name {
+		case reasonText(password.RuleTooShort):
+			n = minLen
+		case reasonText(password.RuleTooLong):
+			n = maxLen
+		}
+		return strings.NewReplacer("{min}", minLen, "{max}", maxLen, "{n}", n, "{address}", h.opts.SupportAddress).Replace(texts[name])
+	}
+	title := text("Title")
 	if h.opts.AppName != "" {
 		title += " · " + h.opts.AppName
 	}
-	body, err := assets.tmpl.Fill(map[string]string{
+	values := map[string]string{
+		"Lang":         lang,
+		"CaptchaClass": h.opts.Captcha.Provider.WidgetClass(), "CaptchaSiteKey": h.opts.Captcha.SiteKey,
+		"CaptchaScript": h.opts.Captcha.Provider.ScriptURL(), "CaptchaField": h.opts.Captcha.Provider.FormField(),
 		"Title": title, "AppName": h.opts.AppName, "AppNameHidden": hiddenUnless(h.opts.AppName != ""),
-		"LoginURL": h.opts.LoginURL, "LoginHidden": hiddenUnless(h.opts.LoginURL != ""), "CloseHidden": hiddenUnless(h.opts.LoginURL == ""),
+		"Logo": h.opts.LogoURL, "LogoAlt": h.opts.AppName, "LogoHidden": hiddenUnless(h.opts.LogoURL != ""),
+		"SupportHidden": hiddenUnless(h.opts.SupportAddress != ""),
+		"LoginURL":      h.opts.LoginURL, "LoginHidden": hiddenUnless(h.opts.LoginURL != ""), "CloseHidden": hiddenUnless(h.opts.LoginURL == ""),
 		"View":      p.view,
-		"MinLength": strconv.Itoa(h.opts.minLength()), "MaxLength": strconv.Itoa(h.opts.maxLength()),
+		"MinLength": minLen, "MaxLength": maxLen,
 		"ResetHidden": hiddenUnless(p.view == viewReset), "DoneHidden": hiddenUnless(p.view == viewDone),
 		"ExpiredHidden": hiddenUnless(p.view == viewExpired), "SentHidden": hiddenUnless(p.view == viewSent),
 		"FailedHidden":  hiddenUnless(p.view == viewFailed),
-		"FormError":     p.formError,
-		"PasswordError": p.passwordError, "PasswordInvalid": invalidIf(p.passwordError != ""),
-		"ConfirmError": p.confirmError, "ConfirmInvalid": invalidIf(p.confirmError != ""),
-		"EmailError": p.emailError, "EmailInvalid": invalidIf(p.emailError != ""),
-	})
+		"FormError":     text(p.formError),
+		"PasswordError": text(p.passwordError), "PasswordInvalid": invalidIf(p.passwordError != ""),
+		"ConfirmError": text(p.confirmError), "ConfirmInvalid": invalidIf(p.confirmError != ""),
+		"EmailError": text(p.emailError), "EmailInvalid": invalidIf(p.emailError != ""),
+		"Reasons": h.reasons(text),
+	}
+	for name := range texts {
+		if _, set := values[name]; !set {
+			values[name] = text(name)
+		}
+	}
+	tmpl, sources := h.pageTemplate(assets, p.view)
+	body, err := tmpl.Fill(values)
 	if err != nil {
 		return h.renderFailed()
 	}
-	headers := pageHeaders(assets.csp)
+	headers := pageHeaders(assets.csp(h.opts.LogoURL, sources))
+	// The same URL answers in each reader's language.
+	headers["Content-Language"] = lang
+	headers["Vary"] = "Accept-Language"
 	if p.status == http.StatusTooManyRequests {
 		headers["Retry-After"] = retryAfter(outcome)
 	}
 	return events.APIGatewayV2HTTPResponse{StatusCode: p.status, Headers: headers, Body: body}
+}
+
+// reasons is a JSON object from each of the policy's reasons, worded as a
+// JSON answer words it (English, which the contract fixes), to the same
+// reason in the page's language: the page's script shows a refused
+// password's reason from it.
+func (h *Handler) reasons(text func(name string) string) string {
+	out := map[string]string{}
+	for rule, english := range h.opts.Policy.Reasons() {
+		out[english] = text(reasonText(rule))
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return "{}"
+	}
+	return string(b)
 }
 
 // hiddenUnless is the attribute that hides an element of the page unless

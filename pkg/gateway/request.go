@@ -12,6 +12,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/passreset/passreset/pkg/captcha"
 )
 
 // maxBody is the contract's largest request body.
@@ -20,6 +22,9 @@ const maxBody = 16 << 10
 // request is an event as the APIs read it.
 type request struct {
 	ev events.APIGatewayV2HTTPRequest
+	// captcha verifies a send route's token; nil when the bot defence is
+	// off (captcha.go).
+	captcha *captcha.Verifier
 }
 
 func newRequest(ev events.APIGatewayV2HTTPRequest) request { return request{ev: ev} }
@@ -30,6 +35,11 @@ func (r request) sourceIP() string { return r.ev.RequestContext.HTTP.SourceIP }
 
 // userAgent names the device, for codes bound to one.
 func (r request) userAgent() string { return r.header("user-agent") }
+
+// acceptLanguage is the languages the client reads, as sent: a mail's
+// language when the account names none, and the page's. It never changes
+// a JSON answer.
+func (r request) acceptLanguage() string { return r.header("accept-language") }
 
 // header reads a header by name, whatever its case (API Gateway lower-cases
 // them; other callers may not).

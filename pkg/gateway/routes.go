@@ -13,7 +13,10 @@ import (
 type Route struct {
 	Key   string
 	serve serveFunc // nil on a route that is only a page
-	page  pageFunc  // nil on a route without a page
+	// sends says the route can send a code or a link: with the bot
+	// defence on, it needs a token (captcha.go).
+	sends bool
+	page  pageFunc // nil on a route without a page
 	// pageFlow is the flow page runs, the Flow of its metrics.
 	pageFlow string
 	// answerPage is (*Handler).handlePage on a route with a page: reached
@@ -50,18 +53,19 @@ type Function struct {
 // and the user-name-or-email APIs.
 func OTPCreate() Function {
 	return Function{Name: "otp-create", HashesWithKey: true, Routes: []Route{
-		{Key: "POST /generate-otp", serve: serveGenerate},
-		{Key: "POST /auth/forgot-password", serve: serveUsernameOrEmailRequest},
+		{Key: "POST /generate-otp", serve: serveGenerate, sends: true},
+		{Key: "POST /auth/forgot-password", serve: serveUsernameOrEmailRequest, sends: true},
 	}}
 }
 
-// OTPValidate is the otp-validate function: every code reset. It also
+// OTPValidate is the otp-validate function: every code reset, the two
+// steps of POST /auth/otp ("verify", "complete") included. It also
 // serves the "create" action of POST /auth/otp: the code-by-action API
 // puts both actions on one route, and creating a code needs no permission
 // that validating one does not already hold.
 func OTPValidate() Function {
 	return Function{Name: "otp-validate", HashesWithKey: true, Routes: []Route{
-		{Key: "POST /auth/otp", serve: serveOTP},
+		{Key: "POST /auth/otp", serve: serveOTP, sends: true}, // its "create" action
 		{Key: "POST /{email}/reset-password", serve: serveEmailReset},
 		{Key: "POST /reset-password", serve: serveMinimalReset},
 		{Key: "PUT /auth/forgot-password", serve: serveUsernameOrEmailReset},
@@ -72,7 +76,7 @@ func OTPValidate() Function {
 // from the reset page's form for a new link.
 func LinkRequest() Function {
 	return Function{Name: "link-request", HashesWithKey: true, Routes: []Route{
-		withPage(Route{Key: "POST /auth/request-reset-password", serve: serveLinkRequest}, pageRequestForm, flowRequestLink),
+		withPage(Route{Key: "POST /auth/request-reset-password", serve: serveLinkRequest, sends: true}, pageRequestForm, flowRequestLink),
 	}}
 }
 
@@ -85,6 +89,17 @@ func PasswordReset() Function {
 		{Key: "POST /auth/reset-password", serve: serveLinkReset},
 		withPage(Route{Key: "POST /auth/reset-password/{token}", serve: serveLinkResetInPath}, pageResetForm, flowResetWithLink),
 	}}
+}
+
+// Sends reports whether any of f's routes can send a code or a link: with
+// the bot defence on, f verifies tokens, so it needs the provider's secret.
+func (f Function) Sends() bool {
+	for _, r := range f.Routes {
+		if r.sends {
+			return true
+		}
+	}
+	return false
 }
 
 // Functions lists every function. A Lambda main must not call it: its

@@ -21,8 +21,11 @@ func serveUsernameOrEmailRequest(ctx context.Context, flows Flows, req request) 
 	if err != nil {
 		return &armorRequest, err
 	}
+	if err := req.checkCaptcha(ctx, body); err != nil {
+		return &armorRequest, err
+	}
 	err = flows.RequestCode(ctx, reset.CodeRequest{
-		Account: lookup, IP: req.sourceIP(), Device: req.userAgent(), BindDevice: true,
+		Account: lookup, IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(), BindDevice: true,
 	})
 	return &armorRequest, armorOutcome(lookup, err)
 }
@@ -54,7 +57,7 @@ func serveUsernameOrEmailReset(ctx context.Context, flows Flows, req request) (*
 	}
 	err = flows.ResetWithCode(ctx, reset.CodeReset{
 		Account: lookup, Code: reset.Code(code), NewPassword: newPassword,
-		IP: req.sourceIP(), Device: req.userAgent(),
+		IP: req.sourceIP(), AcceptLanguage: req.acceptLanguage(), Device: req.userAgent(),
 	})
 	return &armorReset, armorOutcome(lookup, err)
 }

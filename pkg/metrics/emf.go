@@ -36,7 +36,8 @@ const unitCount = "Count"
 
 // Flush writes the counts as CloudWatch Embedded Metric Format documents and
 // leaves r empty. flow is the value of the Flow dimension (RequestCode,
-// ResetWithCode, RequestLink, ResetWithLink or CheckLink); like every
+// ResetWithCode, VerifyCode, ResetWithGrant, RequestLink, ResetWithLink or
+// CheckLink); like every
 // dimension value it is written as Other unless it is a short ASCII
 // identifier. now gives the documents' timestamp.
 //

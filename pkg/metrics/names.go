@@ -52,13 +52,15 @@ var Names = []string{
 // Dimensions. Flow is on every metric; a metric that says which kind of
 // limit, channel or reason carries one more.
 const (
-	// Flow: RequestCode, ResetWithCode, RequestLink, ResetWithLink, CheckLink.
+	// Flow: RequestCode, ResetWithCode, VerifyCode, ResetWithGrant,
+	// RequestLink, ResetWithLink, CheckLink.
 	Flow = "Flow"
 	// Scope of RateLimited: IP (the per-IP request limit), Account (a
 	// name's sends per hour or failures per day), Interval (the least time
 	// between two sends), Code (a guess at a code whose attempts are spent).
 	Scope = "Scope"
-	// Channel of ResetCompleted: Code, Link.
+	// Channel of ResetCompleted: Code, Link, Grant (the second of the two
+	// steps). A repeated completion (a client's retry) is not counted.
 	Channel = "Channel"
 	// Reason of PasswordRejected: the policy's reason code.
 	Reason = "Reason"

@@ -150,3 +150,19 @@ func isIdentity(plain string, identities []string) bool {
 	}
 	return false
 }
+
+// Reasons are the reasons p refuses a password for, by Rule, worded
+// exactly as its Rejections and the breach check word them: the reset page
+// finds a JSON answer's reason here to show it in the reader's language.
+func (p Policy) Reasons() map[string]string {
+	return map[string]string{
+		RuleCharacters:    reasonCharacters,
+		RuleTooShort:      fmt.Sprintf(reasonTooShort, p.minLength()),
+		RuleTooLong:       fmt.Sprintf(reasonTooLong, p.maxLength()),
+		RuleTooManyBytes:  reasonBcryptBytes,
+		RuleIdentity:      reasonIdentity,
+		RuleCommon:        reasonCommon,
+		RuleBreached:      ReasonBreached,
+		RuleSameAsCurrent: ReasonSameAsCurrent,
+	}
+}

@@ -198,3 +198,28 @@ func ExamplePolicy_Check() {
 	// Password must be at most 72 bytes.
 	// <nil>
 }
+
+// TestReasonsAreTheRejections: Reasons words each rule as the Rejection
+// for it does, so the page can translate a JSON answer's reason.
+func TestReasonsAreTheRejections(t *testing.T) {
+	p := Policy{MinLength: 10, MaxLength: 20, Algorithm: Bcrypt}
+	reasons := p.Reasons()
+	for _, tt := range []struct {
+		plain string
+		rule  string
+	}{
+		{"short", RuleTooShort},
+		{strings.Repeat("x", 21), RuleTooLong},
+		{"pass\x00word-long", RuleCharacters},
+		{"ana@example.com", RuleIdentity},
+	} {
+		err := p.Check(tt.plain, "ana@example.com")
+		var r *Rejection
+		if !errors.As(err, &r) || r.Rule != tt.rule {
+			t.Fatalf("Check(%q) = %v, want a %s rejection", tt.plain, err, tt.rule)
+		}
+		if reasons[tt.rule] != r.Reason {
+			t.Errorf("Reasons()[%s] = %q, want %q", tt.rule, reasons[tt.rule], r.Reason)
+		}
+	}
+}

@@ -21,7 +21,7 @@ import (
 // or its account inactive or its password changed since), or a wrapped
 // dependency failure.
 func (s *Service) CheckLink(ctx context.Context, token Token) error {
-	rec, _, err := s.findLink(ctx, token, s.now())
+	rec, _, err := s.findLink(ctx, token, hashToken(token), s.now())
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,9 @@ import (
 //     claimFor has passed, but setting the password then fails on the
 //     version (the set just moved it), so it is finished and refused: a
 //     code never works behind a changed password.
-//   - finished: done.
+//   - finished: done, and the receipt that answers a repeat of the request
+//     (retry.go) is written with the finish; a finish that fails leaves
+//     none, and a repeat is refused as a used code or link is.
 
 // Passwords sets an account's password in a directory that cannot join
 // the Store's transaction. Its SetPassword changes the password only if
@@ -70,11 +72,15 @@ const claimFor = 30 * time.Second
 
 // completion is the Store's part of completing one code or link reset.
 type completion struct {
-	// consume deletes the code or link and sets the password in one
-	// transaction (the Directory is the Store's table).
-	consume func(ctx context.Context, newHash string) error
-	// claim, finish and release are the two-phase way (Passwords).
-	claim, finish, release func(ctx context.Context) error
+	// consume deletes the code or link, sets the password and stores the
+	// receipt in one transaction (the Directory is the Store's table).
+	consume func(ctx context.Context, newHash string, done Receipt) error
+	// claim, finish and release are the two-phase way (Passwords); finish
+	// stores done unless it is the zero Receipt.
+	claim, release func(ctx context.Context) error
+	finish         func(ctx context.Context, done Receipt) error
+	// receipt is what a success leaves for a repeat of it (retry.go).
+	receipt Receipt
 	// invalid is the flow's answer for a code or link that cannot be used.
 	invalid error
 }
@@ -88,7 +94,7 @@ func (s *Service) complete(ctx context.Context, acct Account, version int64, pla
 		if err != nil {
 			return fmt.Errorf("hash password: %w", err)
 		}
-		return c.consume(ctx, newHash)
+		return c.consume(ctx, newHash, c.receipt)
 	}
 	if err := c.claim(ctx); err != nil {
 		return err
@@ -97,14 +103,16 @@ func (s *Service) complete(ctx context.Context, acct Account, version int64, pla
 	var rejected *password.Rejection
 	switch {
 	case err == nil:
-		if ferr := c.finish(ctx); ferr != nil {
+		if ferr := c.finish(ctx, c.receipt); ferr != nil {
 			// The password is changed; the claimed code can never set it
-			// again (the version moved), so this is only housekeeping.
+			// again (the version moved), so this is only housekeeping,
+			// but for a repeat of this request, which is refused.
 			s.log.WarnContext(ctx, "finish a used code or link", "error", ferr)
 		}
 		return nil
 	case errors.Is(err, ErrAccountChanged):
-		if ferr := c.finish(ctx); ferr != nil {
+		// No receipt: nothing succeeded that a repeat could be told of.
+		if ferr := c.finish(ctx, Receipt{}); ferr != nil {
 			s.log.WarnContext(ctx, "finish a code or link of a changed account", "error", ferr)
 		}
 		return c.invalid

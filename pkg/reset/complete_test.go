@@ -3,6 +3,7 @@ package reset
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -35,7 +36,7 @@ func (s *memStore) ClaimCode(ctx context.Context, rec CodeRecord, now time.Time,
 	return nil
 }
 
-func (s *memStore) FinishCode(ctx context.Context, rec CodeRecord, limit GuessLimit) error {
+func (s *memStore) FinishCode(ctx context.Context, rec CodeRecord, done Receipt, limit GuessLimit) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FinishCode"); err != nil {
@@ -47,6 +48,7 @@ func (s *memStore) FinishCode(ctx context.Context, rec CodeRecord, limit GuessLi
 	}
 	n.code = nil
 	delete(s.claims, rec.ID)
+	s.keep(done)
 	n.failures.undo()
 	if o != nil {
 		o.failures.undo()
@@ -79,13 +81,14 @@ func (s *memStore) ClaimLink(ctx context.Context, rec LinkRecord, now time.Time,
 	return nil
 }
 
-func (s *memStore) FinishLink(ctx context.Context, rec LinkRecord) error {
+func (s *memStore) FinishLink(ctx context.Context, rec LinkRecord, done Receipt) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("FinishLink"); err != nil {
 		return err
 	}
 	delete(s.links, rec.Hash)
+	s.keep(done)
 	delete(s.claims, string(rec.Hash))
 	return nil
 }
@@ -195,9 +198,11 @@ func TestTwoPhaseRacingRightGuesses(t *testing.T) {
 	code := h.codeFor(t, byAlice)
 	var wg sync.WaitGroup
 	results := make(chan error, 30)
-	for range 30 {
+	// Each its own password: the same one again would be a repeat of the
+	// winner's request, answered with its success (retry.go).
+	for i := range 30 {
 		wg.Go(func() {
-			results <- h.svc.ResetWithCode(context.Background(), CodeReset{Account: byAlice, Code: code, NewPassword: newPassword, IP: clientIP})
+			results <- h.svc.ResetWithCode(context.Background(), CodeReset{Account: byAlice, Code: code, NewPassword: fmt.Sprintf("%s-%d", newPassword, i), IP: clientIP})
 		})
 	}
 	wg.Wait()
@@ -319,9 +324,9 @@ func TestTwoPhaseLinkReset(t *testing.T) {
 	token := h.linkFor(t, alice.Email)
 	var wg sync.WaitGroup
 	results := make(chan error, 30)
-	for range 30 {
+	for i := range 30 {
 		wg.Go(func() {
-			results <- h.svc.ResetWithLink(context.Background(), LinkReset{Token: token, NewPassword: newPassword, IP: clientIP})
+			results <- h.svc.ResetWithLink(context.Background(), LinkReset{Token: token, NewPassword: fmt.Sprintf("%s-%d", newPassword, i), IP: clientIP})
 		})
 	}
 	wg.Wait()
@@ -338,8 +343,8 @@ func TestTwoPhaseLinkReset(t *testing.T) {
 	if ok != 1 || len(p.plains) != 1 {
 		t.Errorf("%d successes, %d passwords set; want 1 and 1", ok, len(p.plains))
 	}
-	if got := h.store.accounts[alice.ID].PasswordHash; got != fakeHash(newPassword) {
-		t.Errorf("password hash = %q; want the new one", got)
+	if got := h.store.accounts[alice.ID].PasswordHash; got != fakeHash(p.plains[0]) {
+		t.Errorf("password hash = %q; want the winner's", got)
 	}
 	p.err = errors.New("hook unreachable")
 	h.clock.advance(2 * time.Minute) // past the minimum interval between sends

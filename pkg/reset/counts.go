@@ -61,7 +61,9 @@ func (s *Service) wrongGuess(ctx context.Context, rec CodeRecord, lastFailure bo
 	}
 }
 
-// completed counts a password changed through channel, Code or Link.
+// completed counts a password changed through channel: Code, Link, or
+// Grant (the second of the two steps). A repeat of a completion
+// (retry.go) is not counted again.
 func completed(ctx context.Context, channel string) {
 	metrics.FromContext(ctx).AddWith(metrics.ResetCompleted, metrics.Channel, channel)
 }
@@ -86,8 +88,9 @@ func sessionsNotEnded(ctx context.Context) {
 
 // The channels of ResetCompleted.
 const (
-	channelCode = "Code"
-	channelLink = "Link"
+	channelCode  = "Code"
+	channelLink  = "Link"
+	channelGrant = "Grant"
 )
 
 // countingMailer counts every mail attempt, of every kind, as MailSent or
@@ -103,19 +106,19 @@ type countingMailer struct {
 	Mailer
 }
 
-func (m countingMailer) SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error {
+func (m countingMailer) SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error {
 	return mailed(ctx, m.Mailer.SendCode(ctx, to, code, ttl))
 }
 
-func (m countingMailer) SendLink(ctx context.Context, to string, link string, ttl time.Duration) error {
+func (m countingMailer) SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error {
 	return mailed(ctx, m.Mailer.SendLink(ctx, to, link, ttl))
 }
 
-func (m countingMailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
+func (m countingMailer) SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error {
 	return mailed(ctx, m.Mailer.SendPasswordChanged(ctx, to, at))
 }
 
-func (m countingMailer) SendGuessingNotice(ctx context.Context, to string) error {
+func (m countingMailer) SendGuessingNotice(ctx context.Context, to Recipient) error {
 	return mailed(ctx, m.Mailer.SendGuessingNotice(ctx, to))
 }
 

@@ -29,6 +29,7 @@ type memStore struct {
 	links    map[TokenHash]LinkRecord
 	requests map[string]events    // by purpose and IP
 	claims   map[string]time.Time // a claimed code's id or link's hash: until when
+	receipts map[string]Receipt   // by Of
 
 	calls []string         // the methods called, in order
 	fail  map[string]error // makes a method fail, for the fault rows
@@ -57,6 +58,7 @@ func newMemStore(accounts ...Account) *memStore {
 		links:    map[TokenHash]LinkRecord{},
 		requests: map[string]events{},
 		claims:   map[string]time.Time{},
+		receipts: map[string]Receipt{},
 		fail:     map[string]error{},
 	}
 	for _, a := range accounts {
@@ -333,7 +335,7 @@ func (s *memStore) setPassword(id, newHash string) {
 	s.accounts[id] = a
 }
 
-func (s *memStore) ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, limit GuessLimit, now time.Time) error {
+func (s *memStore) ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, done Receipt, limit GuessLimit, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConsumeCode"); err != nil {
@@ -351,7 +353,52 @@ func (s *memStore) ConsumeCode(ctx context.Context, rec CodeRecord, acct Account
 	n.failures.undo()
 	o.failures.undo()
 	s.setPassword(acct.ID, newHash)
+	s.keep(done)
 	return nil
+}
+
+func (s *memStore) ExchangeCode(ctx context.Context, rec CodeRecord, grant LinkRecord, limit GuessLimit, now time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("ExchangeCode"); err != nil {
+		return err
+	}
+	n, o := s.names[rec.Subject], s.owners[rec.Owner]
+	// Rules: as ConsumeCode's on the code; the grant takes its place as
+	// the account's latest.
+	if n == nil || n.code == nil || n.code.ID != rec.ID || !n.code.ExpiresAt.After(now) ||
+		o == nil || o.latest != rec.ID || s.claimed(rec.ID, now) {
+		return ErrInvalidCode
+	}
+	if _, taken := s.links[grant.Hash]; taken {
+		return errors.New("memStore: grant exists")
+	}
+	n.code = nil
+	n.failures.undo()
+	o.failures.undo()
+	o.latest = string(grant.Hash)
+	s.links[grant.Hash] = grant
+	return nil
+}
+
+// keep stores a receipt; the zero Receipt is none.
+func (s *memStore) keep(done Receipt) {
+	if done != (Receipt{}) {
+		s.receipts[done.Of] = done
+	}
+}
+
+func (s *memStore) FindReceipt(ctx context.Context, of string, now time.Time) (Receipt, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.call("FindReceipt"); err != nil {
+		return Receipt{}, false, err
+	}
+	r, ok := s.receipts[of]
+	if !ok || !r.Until.After(now) {
+		return Receipt{}, false, nil
+	}
+	return r, true, nil
 }
 
 func (s *memStore) IssueLink(ctx context.Context, rec LinkRecord, limit SendLimit, now time.Time) (bool, error) {
@@ -402,7 +449,7 @@ func (s *memStore) FindLink(ctx context.Context, hash TokenHash, now time.Time) 
 	return rec, nil
 }
 
-func (s *memStore) ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error {
+func (s *memStore) ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, done Receipt, now time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.call("ConsumeLink"); err != nil {
@@ -418,6 +465,7 @@ func (s *memStore) ConsumeLink(ctx context.Context, rec LinkRecord, acct Account
 	}
 	delete(s.links, rec.Hash)
 	s.setPassword(acct.ID, newHash)
+	s.keep(done)
 	return nil
 }
 
@@ -436,6 +484,7 @@ var storeWrites = []string{
 	"CountRequest", "IssueCode", "WithdrawCode", "CountGuess", "CountOwnerFailure",
 	"ClaimNotice", "ConsumeCode", "IssueLink", "WithdrawLink", "ConsumeLink",
 	"ClaimCode", "FinishCode", "ReleaseCode", "ClaimLink", "FinishLink", "ReleaseLink",
+	"ExchangeCode",
 }
 
 // takeCalls returns the methods called since the last takeCalls.
@@ -542,6 +591,9 @@ type sentMail struct {
 	To   string
 	Code Code   // of a "code" mail
 	Link string // of a "link" mail
+	// Language and AcceptLanguage are what the mail's language is
+	// chosen by (Recipient).
+	Language, AcceptLanguage string
 }
 
 // fakeMailer records the mails it sends. A kind in fail makes every send
@@ -566,20 +618,20 @@ func (m *fakeMailer) send(mail sentMail) error {
 	return nil
 }
 
-func (m *fakeMailer) SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error {
-	return m.send(sentMail{Kind: "code", To: to, Code: code})
+func (m *fakeMailer) SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error {
+	return m.send(sentMail{Kind: "code", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage, Code: code})
 }
 
-func (m *fakeMailer) SendLink(ctx context.Context, to string, link string, ttl time.Duration) error {
-	return m.send(sentMail{Kind: "link", To: to, Link: link})
+func (m *fakeMailer) SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error {
+	return m.send(sentMail{Kind: "link", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage, Link: link})
 }
 
-func (m *fakeMailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
-	return m.send(sentMail{Kind: "changed", To: to})
+func (m *fakeMailer) SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error {
+	return m.send(sentMail{Kind: "changed", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage})
 }
 
-func (m *fakeMailer) SendGuessingNotice(ctx context.Context, to string) error {
-	return m.send(sentMail{Kind: "notice", To: to})
+func (m *fakeMailer) SendGuessingNotice(ctx context.Context, to Recipient) error {
+	return m.send(sentMail{Kind: "notice", To: to.Email, Language: to.Language, AcceptLanguage: to.AcceptLanguage})
 }
 
 // failing makes sends of kind fail with err; nil stops it.

@@ -69,6 +69,7 @@ func testSettings() Settings {
 		OTPLength:         6,
 		OTPTTL:            10 * time.Minute,
 		LinkTTL:           30 * time.Minute,
+		GrantTTL:          5 * time.Minute,
 		MaxAttempts:       5,
 		MaxSendsPerHour:   3,
 		MinSendInterval:   time.Minute,

@@ -54,3 +54,23 @@ func linkURL(base string, t Token) string {
 	}
 	return strings.TrimRight(base, "/") + "/" + t.Reveal()
 }
+
+// Receipt is what a completed reset leaves behind for retryWindow, so that
+// its client, repeating the request after a timeout, gets the success it
+// already had instead of "invalid or expired" (retry.go). It holds no
+// password and no code: only a keyed hash of the code or token used and of
+// the new password, which tells nothing without both.
+type Receipt struct {
+	// Of names what it is the receipt of: a name's code (receiptOfCode)
+	// or a link or grant token (receiptOfToken).
+	Of string
+	// KeyID is the code key MAC was made with; "" when the token itself
+	// keys it.
+	KeyID string
+	// RecordID is the used code's record id; "" for a token.
+	RecordID string
+	MAC      string
+	// Until is when the receipt stops answering, checked on every read:
+	// TTL deletes it late.
+	Until time.Time
+}

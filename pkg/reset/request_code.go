@@ -14,6 +14,9 @@ type CodeRequest struct {
 	// works from the same one (seed 004).
 	Device     string
 	BindDevice bool
+	// AcceptLanguage is the request's header: the mail's language when the
+	// account names none.
+	AcceptLanguage string
 }
 
 // RequestCode mails a new one-time code to the account's stored address,
@@ -71,7 +74,9 @@ func (s *Service) RequestCode(ctx context.Context, req CodeRequest) error {
 	}
 	if s.mailing(ctx, to, mail) {
 		err = s.sendOrWithdraw(ctx,
-			func(ctx context.Context) error { return s.mailer.SendCode(ctx, to.acct.Email, code, s.settings.OTPTTL) },
+			func(ctx context.Context) error {
+				return s.mailer.SendCode(ctx, recipientOf(to.acct, req.AcceptLanguage), code, s.settings.OTPTTL)
+			},
 			func(ctx context.Context) error { return s.store.WithdrawCode(ctx, rec, s.sendLimit()) })
 		if err = s.mailFailed(ctx, "code", err); err != nil {
 			return err

@@ -9,6 +9,9 @@ import (
 type LinkRequest struct {
 	Email Email
 	IP    string
+	// AcceptLanguage is the request's header: the mail's language when the
+	// account names none.
+	AcceptLanguage string
 }
 
 // RequestLink mails a reset link to the account's stored address. The new
@@ -54,7 +57,7 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 		link := linkURL(s.settings.ResetURL, token)
 		err = s.sendOrWithdraw(ctx,
 			func(ctx context.Context) error {
-				return s.mailer.SendLink(ctx, to.acct.Email, link, s.settings.LinkTTL)
+				return s.mailer.SendLink(ctx, recipientOf(to.acct, req.AcceptLanguage), link, s.settings.LinkTTL)
 			},
 			func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
 		if err = s.mailFailed(ctx, "link", err); err != nil {

@@ -21,9 +21,11 @@ import (
 
 // Settings are the contract's shared rules, read once at cold start.
 type Settings struct {
-	OTPLength         int
-	OTPTTL            time.Duration
-	LinkTTL           time.Duration
+	OTPLength int
+	OTPTTL    time.Duration
+	LinkTTL   time.Duration
+	// GrantTTL is how long a grant (VerifyCode) can set the password.
+	GrantTTL          time.Duration
 	MaxAttempts       int
 	MaxSendsPerHour   int
 	MinSendInterval   time.Duration
@@ -54,6 +56,9 @@ type Account struct {
 	// Active is false for an account that is not verified or is disabled:
 	// it gets no mail and is answered like an unknown one.
 	Active bool
+	// Language is the account's own language for its mails ("de",
+	// "es-MX"), read with the rest of the record; "" when it has none.
+	Language string
 }
 
 // Directory is where the accounts live and are found: by the email or
@@ -96,16 +101,23 @@ type Store interface {
 	// ClaimNotice reports whether the owner is to be told of guessing now,
 	// and records it, unless it was told within window.
 	ClaimNotice(ctx context.Context, owner string, window time.Duration, now time.Time) (bool, error)
-	// ConsumeCode deletes the code and sets the password in one transaction.
-	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, limit GuessLimit, now time.Time) error
+	// ConsumeCode deletes the code, sets the password and stores done
+	// (retry.go) in one transaction.
+	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, done Receipt, limit GuessLimit, now time.Time) error
+	// ExchangeCode deletes the code and stores grant, a link that is
+	// never mailed, as the owner's latest record in its place, in one
+	// transaction conditioned as ConsumeCode's: ErrInvalidCode when the
+	// code cannot be used.
+	ExchangeCode(ctx context.Context, rec CodeRecord, grant LinkRecord, limit GuessLimit, now time.Time) error
 	// ClaimCode marks the code as being used until now+claimFor, on
 	// condition that it is the one checked, unexpired, unclaimed (or its
 	// claim ran out) and its owner's latest: ErrInvalidCode otherwise.
 	// FinishCode then deletes it, as ConsumeCode does without the
-	// password; ReleaseCode lifts the claim. (complete.go: for a Directory
-	// that sets passwords itself.)
+	// password, and stores done unless it is the zero Receipt;
+	// ReleaseCode lifts the claim. (complete.go: for a Directory that sets
+	// passwords itself.)
 	ClaimCode(ctx context.Context, rec CodeRecord, now time.Time, claimFor time.Duration) error
-	FinishCode(ctx context.Context, rec CodeRecord, limit GuessLimit) error
+	FinishCode(ctx context.Context, rec CodeRecord, done Receipt, limit GuessLimit) error
 	ReleaseCode(ctx context.Context, rec CodeRecord) error
 
 	// IssueLink stores rec and makes it its owner's latest record if the
@@ -115,27 +127,47 @@ type Store interface {
 	WithdrawLink(ctx context.Context, rec LinkRecord, limit SendLimit) error
 	// FindLink returns the link stored under hash.
 	FindLink(ctx context.Context, hash TokenHash, now time.Time) (LinkRecord, error)
-	// ConsumeLink deletes the link and sets the password in one transaction.
-	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, now time.Time) error
+	// ConsumeLink deletes the link, sets the password and stores done in
+	// one transaction.
+	ConsumeLink(ctx context.Context, rec LinkRecord, acct Account, newHash string, done Receipt, now time.Time) error
 	// ClaimLink, FinishLink and ReleaseLink are ClaimCode's, for a link:
 	// ErrInvalidToken when it cannot be claimed.
 	ClaimLink(ctx context.Context, rec LinkRecord, now time.Time, claimFor time.Duration) error
-	FinishLink(ctx context.Context, rec LinkRecord) error
+	FinishLink(ctx context.Context, rec LinkRecord, done Receipt) error
 	ReleaseLink(ctx context.Context, rec LinkRecord) error
+	// FindReceipt returns the receipt named of, ok false when there is
+	// none or it is past its Until.
+	FindReceipt(ctx context.Context, of string, now time.Time) (r Receipt, ok bool, err error)
 	// IsLatest reports, without writing, whether the record id is still
 	// its owner's latest.
 	IsLatest(ctx context.Context, owner, id string) (bool, error)
 }
 
-// Mailer sends the three mails of the service, always to an address read
-// from the account, never to one from the request.
+// Mailer sends the mails of the service, always to an address read from
+// the account, never to one from the request.
 type Mailer interface {
-	SendCode(ctx context.Context, to string, code Code, ttl time.Duration) error
-	SendLink(ctx context.Context, to string, link string, ttl time.Duration) error
-	SendPasswordChanged(ctx context.Context, to string, at time.Time) error
+	SendCode(ctx context.Context, to Recipient, code Code, ttl time.Duration) error
+	SendLink(ctx context.Context, to Recipient, link string, ttl time.Duration) error
+	SendPasswordChanged(ctx context.Context, to Recipient, at time.Time) error
 	// SendGuessingNotice tells the owner that someone tried many codes on
 	// the account, that nothing changed, and what to do.
-	SendGuessingNotice(ctx context.Context, to string) error
+	SendGuessingNotice(ctx context.Context, to Recipient) error
+}
+
+// Recipient is whom a mail goes to: the address stored on the account,
+// and what the Mailer chooses the mail's language by (the account's own,
+// then the request's Accept-Language, then its default).
+type Recipient struct {
+	Email          string
+	Language       string // Account.Language
+	AcceptLanguage string // the request's header, as sent
+}
+
+// recipientOf is the Recipient of a mail about acct, sent while answering
+// a request that carried acceptLanguage. Both are at hand on every path
+// that mails, so choosing a language costs no call.
+func recipientOf(acct Account, acceptLanguage string) Recipient {
+	return Recipient{Email: acct.Email, Language: acct.Language, AcceptLanguage: acceptLanguage}
 }
 
 // Sessions ends an account's sessions in the app's own store once a reset

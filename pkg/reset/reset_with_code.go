@@ -19,6 +19,9 @@ type CodeReset struct {
 	// Device is the caller's User-Agent; it must match the one the code
 	// was requested from when the code is bound to a device.
 	Device string
+	// AcceptLanguage is the request's header: the language of the mails
+	// the reset sends when the account names none.
+	AcceptLanguage string
 }
 
 // ResetWithCode checks the code and, if it is right, consumes it and sets
@@ -37,6 +40,10 @@ type CodeReset struct {
 // the account is read until the code has proved right, so a guess by user
 // name tells nothing about the email behind it, or whether there is one.
 //
+// The same request repeated within two minutes of its success (same code,
+// same new password) is answered with that success again, and changes
+// nothing (retry.go).
+//
 // Errors: *LimitError with ErrRateLimited (per-IP) or ErrTooManyAttempts,
 // ErrNoCode, ErrExpired, ErrInvalidCode, ErrDeviceMismatch (a right code
 // from another device), a *password.Rejection, ErrUnknownAccount or
@@ -52,66 +59,14 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	if err := s.policy.Check(req.NewPassword, req.Account.Email.String(), req.Account.Username); err != nil {
 		return passwordRefused(ctx, err)
 	}
-	if s.settings.RevealUnknownAccounts {
-		acct, known, err := s.find(ctx, req.Account)
-		if err != nil {
-			return err
-		}
-		if err := s.revealed(known, acct); err != nil {
-			return err
-		}
-	}
-	subjectKey, err := s.keys.Subject(ctx)
-	if err != nil {
-		return fmt.Errorf("subject key: %w", err)
-	}
-	subject := subject(subjectKey, req.Account)
-	rec, err := s.store.CountGuess(ctx, subject, s.guessLimit(), now)
-	if err != nil {
-		refused(ctx, err)
-		return fmt.Errorf("count guess: %w", err)
-	}
-	if rec.Owner == "" { // written before owners existed: it can never be the latest
-		rec.Owner = mac(subjectKey, "decoy", subject)
-	}
-	counted, spent, err := s.store.CountOwnerFailure(ctx, rec.Owner, s.guessLimit().Failures, now)
-	if err != nil {
-		return fmt.Errorf("count account failure: %w", err)
-	}
-	if spent {
-		s.tellOwner(ctx, rec, now)
-	}
-
-	key, err := s.keys.ByID(ctx, rec.KeyID)
-	if err != nil {
-		return fmt.Errorf("code key %q: %w", rec.KeyID, err)
-	}
-	// hmac.Equal takes the same time wherever the two differ, so timing
-	// tells a guesser nothing about how close the guess was. A decoy, or a
-	// guess past the account's spent budget, never wins.
-	if !hmac.Equal([]byte(hashCode(key, subject, rec.ID, req.Code)), []byte(rec.Hash)) || rec.AccountID == "" || !counted {
-		s.wrongGuess(ctx, rec, counted && spent)
-		return ErrInvalidCode
-	}
-	// Only someone holding the right code learns that it is bound to
-	// another device; the guess stays counted.
-	if rec.Device != "" && rec.Device != deviceHash(req.Device) {
-		s.wrongGuess(ctx, rec, counted && spent)
-		return ErrDeviceMismatch
-	}
-	acct, err := s.accounts.AccountByID(ctx, rec.AccountID)
-	if errors.Is(err, ErrUnknownAccount) {
-		return ErrInvalidCode
+	rec, acct, key, err := s.proveCode(ctx, req.Account, req.Code, req.Device, req.AcceptLanguage, now)
+	// A name with no code may have just used it: a client repeating a
+	// reset that worked is told so again (retry.go).
+	if errors.Is(err, ErrNoCode) && s.repeatsCodeReset(ctx, req.Account, req.Code, req.NewPassword, now) {
+		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("code account: %w", err)
-	}
-	// The account must still be allowed in, its password unchanged since
-	// the code was issued, and its address still the one the code was
-	// mailed to. The transaction checks the first two again; checking them
-	// here spares a refused reset the breach check and the hashing.
-	if !acct.Active || acct.SessionVersion != rec.SessionVersion || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
-		return ErrInvalidCode
+		return err
 	}
 	if err := s.checkNewPassword(ctx, acct, req.NewPassword); err != nil {
 		return err
@@ -123,12 +78,15 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	// password or email changed meanwhile kills the code. Or two phases
 	// that promise the same (complete.go).
 	err = s.complete(ctx, acct, rec.SessionVersion, req.NewPassword, completion{
-		consume: func(ctx context.Context, newHash string) error {
-			return s.store.ConsumeCode(ctx, rec, acct, newHash, s.guessLimit(), now)
+		consume: func(ctx context.Context, newHash string, done Receipt) error {
+			return s.store.ConsumeCode(ctx, rec, acct, newHash, done, s.guessLimit(), now)
 		},
-		claim:   func(ctx context.Context) error { return s.store.ClaimCode(ctx, rec, now, claimFor) },
-		finish:  func(ctx context.Context) error { return s.store.FinishCode(ctx, rec, s.guessLimit()) },
+		claim: func(ctx context.Context) error { return s.store.ClaimCode(ctx, rec, now, claimFor) },
+		finish: func(ctx context.Context, done Receipt) error {
+			return s.store.FinishCode(ctx, rec, done, s.guessLimit())
+		},
 		release: func(ctx context.Context) error { return s.store.ReleaseCode(ctx, rec) },
+		receipt: codeReceipt(key, rec, req.Code, req.NewPassword, now),
 		invalid: ErrInvalidCode,
 	})
 	if err != nil {
@@ -136,14 +94,86 @@ func (s *Service) ResetWithCode(ctx context.Context, req CodeReset) error {
 	}
 	completed(ctx, channelCode)
 	s.endSessions(ctx, acct)
-	s.notify(ctx, acct)
+	s.notify(ctx, acct, req.AcceptLanguage)
 	return nil
+}
+
+// proveCode counts a guess at the code of the name l and compares it: the
+// one way a code is proved, for the one-step reset and for VerifyCode
+// alike, so a guess at either costs the same place in the same limits. It
+// returns the code's record, its account, still active and unchanged
+// since the code was issued, and the key the code was hashed with.
+//
+// Errors: as ResetWithCode's, but for the per-IP limit and the password.
+func (s *Service) proveCode(ctx context.Context, l Lookup, code Code, device, acceptLanguage string, now time.Time) (CodeRecord, Account, Key, error) {
+	if s.settings.RevealUnknownAccounts {
+		acct, known, err := s.find(ctx, l)
+		if err != nil {
+			return CodeRecord{}, Account{}, Key{}, err
+		}
+		if err := s.revealed(known, acct); err != nil {
+			return CodeRecord{}, Account{}, Key{}, err
+		}
+	}
+	subjectKey, err := s.keys.Subject(ctx)
+	if err != nil {
+		return CodeRecord{}, Account{}, Key{}, fmt.Errorf("subject key: %w", err)
+	}
+	subject := subject(subjectKey, l)
+	rec, err := s.store.CountGuess(ctx, subject, s.guessLimit(), now)
+	if err != nil {
+		refused(ctx, err)
+		return CodeRecord{}, Account{}, Key{}, fmt.Errorf("count guess: %w", err)
+	}
+	if rec.Owner == "" { // written before owners existed: it can never be the latest
+		rec.Owner = mac(subjectKey, "decoy", subject)
+	}
+	counted, spent, err := s.store.CountOwnerFailure(ctx, rec.Owner, s.guessLimit().Failures, now)
+	if err != nil {
+		return CodeRecord{}, Account{}, Key{}, fmt.Errorf("count account failure: %w", err)
+	}
+	if spent {
+		s.tellOwner(ctx, rec, acceptLanguage, now)
+	}
+
+	key, err := s.keys.ByID(ctx, rec.KeyID)
+	if err != nil {
+		return CodeRecord{}, Account{}, Key{}, fmt.Errorf("code key %q: %w", rec.KeyID, err)
+	}
+	// hmac.Equal takes the same time wherever the two differ, so timing
+	// tells a guesser nothing about how close the guess was. A decoy, or a
+	// guess past the account's spent budget, never wins.
+	if !hmac.Equal([]byte(hashCode(key, subject, rec.ID, code)), []byte(rec.Hash)) || rec.AccountID == "" || !counted {
+		s.wrongGuess(ctx, rec, counted && spent)
+		return CodeRecord{}, Account{}, Key{}, ErrInvalidCode
+	}
+	// Only someone holding the right code learns that it is bound to
+	// another device; the guess stays counted.
+	if rec.Device != "" && rec.Device != deviceHash(device) {
+		s.wrongGuess(ctx, rec, counted && spent)
+		return CodeRecord{}, Account{}, Key{}, ErrDeviceMismatch
+	}
+	acct, err := s.accounts.AccountByID(ctx, rec.AccountID)
+	if errors.Is(err, ErrUnknownAccount) {
+		return CodeRecord{}, Account{}, Key{}, ErrInvalidCode
+	}
+	if err != nil {
+		return CodeRecord{}, Account{}, Key{}, fmt.Errorf("code account: %w", err)
+	}
+	// The account must still be allowed in, its password unchanged since
+	// the code was issued, and its address still the one the code was
+	// mailed to. The transaction checks the first two again; checking them
+	// here spares a refused reset the breach check and the hashing.
+	if !acct.Active || acct.SessionVersion != rec.SessionVersion || codeRecipient(subjectKey, acct.Email) != rec.Recipient {
+		return CodeRecord{}, Account{}, Key{}, ErrInvalidCode
+	}
+	return rec, acct, key, nil
 }
 
 // tellOwner mails the account's owner, once per failure window, that its
 // code budget is spent: someone tried many codes, nothing changed, and a
 // reset link still works. A decoy's turn spends the time a mail would.
-func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) {
+func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, acceptLanguage string, now time.Time) {
 	tell, err := s.store.ClaimNotice(ctx, rec.Owner, failureWindow, now)
 	if err != nil {
 		s.log.WarnContext(ctx, "claim guessing notice", "error", err)
@@ -170,7 +200,7 @@ func (s *Service) tellOwner(ctx context.Context, rec CodeRecord, now time.Time) 
 	if !acct.Active { // disabled since its code was issued: it gets no mail
 		return
 	}
-	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, acct.Email) }); err != nil {
+	if err := s.sendTimed(func() error { return s.mailer.SendGuessingNotice(ctx, recipientOf(acct, acceptLanguage)) }); err != nil {
 		s.log.ErrorContext(ctx, "send guessing notice", "error", err)
 		return
 	}
@@ -242,8 +272,8 @@ func (s *Service) endSessions(ctx context.Context, acct Account) {
 // notify mails the "your password was changed" notice. The password has
 // changed by the time it runs, so a failed mail is logged, not returned:
 // answering 500 would tell the user a reset failed that did not.
-func (s *Service) notify(ctx context.Context, acct Account) {
-	if err := s.mailer.SendPasswordChanged(ctx, acct.Email, s.now()); err != nil {
+func (s *Service) notify(ctx context.Context, acct Account, acceptLanguage string) {
+	if err := s.mailer.SendPasswordChanged(ctx, recipientOf(acct, acceptLanguage), s.now()); err != nil {
 		s.log.ErrorContext(ctx, "send password-changed mail", "error", err)
 	}
 }

@@ -122,13 +122,17 @@ var resetWithCodeCases = []resetCase[CodeReset]{
 		arrange: func(t *testing.T, h *harness) CodeReset { return reqWith(byAliceName, h.codeFor(t, byAliceName)) },
 	},
 	{
-		name: "used code: ErrNoCode",
+		// The same password again is a repeat, answered with its success
+		// (TestRetry...); another is refused as any used code is.
+		name: "used code, another password: ErrNoCode",
 		arrange: func(t *testing.T, h *harness) CodeReset {
 			code := h.codeFor(t, byAlice)
 			if err := h.guess(t, byAlice, code); err != nil {
 				t.Fatalf("first use: %v", err)
 			}
-			return reqWith(byAlice, code)
+			r := reqWith(byAlice, code)
+			r.NewPassword = "Another-Long-Passphrase-9"
+			return r
 		},
 		want: ErrNoCode,
 	},
@@ -248,13 +252,13 @@ var resetWithCodeCases = []resetCase[CodeReset]{
 		name:    "no code",
 		arrange: func(t *testing.T, h *harness) CodeReset { return reqWith(byAlice, "123456") },
 		want:    ErrNoCode,
-		calls:   []string{"CountRequest", "CountGuess"},
+		calls:   []string{"CountRequest", "CountGuess", "FindReceipt"},
 	},
 	{
 		name:    "decoy: unknown account without a record, like a known one without a code",
 		arrange: func(t *testing.T, h *harness) CodeReset { return reqWith(byNobody, "123456") },
 		want:    ErrNoCode,
-		calls:   []string{"CountRequest", "CountGuess"},
+		calls:   []string{"CountRequest", "CountGuess", "FindReceipt"},
 	},
 	{
 		name: "decoy: a guess at an unknown account's record, like a wrong one",

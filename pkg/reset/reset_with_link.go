@@ -12,6 +12,9 @@ type LinkReset struct {
 	Token       Token
 	NewPassword string
 	IP          string
+	// AcceptLanguage is the request's header: the notice's language when
+	// the account names none.
+	AcceptLanguage string
 }
 
 // ResetWithLink checks the token and, if it names a live link, consumes it
@@ -19,7 +22,9 @@ type LinkReset struct {
 // sessions (Deps.Sessions) and mails a notice.
 //
 // A token carries 256 random bits, so it cannot be guessed and there is no
-// per-link attempt counter; the per-IP limit still applies.
+// per-link attempt counter; the per-IP limit still applies. The same
+// request repeated within two minutes of its success (same token, same new
+// password) is answered with that success again (retry.go).
 //
 // Errors: *LimitError with ErrRateLimited (per-IP), ErrInvalidToken (unknown,
 // expired, used or superseded), a *password.Rejection, or a wrapped
@@ -33,46 +38,68 @@ func (s *Service) ResetWithLink(ctx context.Context, req LinkReset) error {
 	if err := s.policy.Check(req.NewPassword); err != nil {
 		return passwordRefused(ctx, err)
 	}
-	rec, acct, err := s.findLink(ctx, req.Token, now)
+	return s.resetWithToken(ctx, req.Token, hashToken(req.Token), req.NewPassword, channelLink, req.AcceptLanguage, now)
+}
+
+// resetWithToken is the part a link and a grant share: find the token's
+// record under h, or recognise a repeat of a reset it made, check the new
+// password, and complete, then count it under channel, end the sessions
+// and mail the notice.
+func (s *Service) resetWithToken(ctx context.Context, token Token, h TokenHash, newPassword, channel, acceptLanguage string, now time.Time) error {
+	rec, acct, err := s.findLink(ctx, token, h, now)
+	// A token stored nowhere may have just been used: a client repeating
+	// a reset that worked is told so again (retry.go).
+	if errors.Is(err, errNoSuchToken) && s.repeatsTokenReset(ctx, token, h, newPassword, now) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
-	if err := s.checkNewPassword(ctx, acct, req.NewPassword); err != nil {
+	if err := s.checkNewPassword(ctx, acct, newPassword); err != nil {
 		return err
 	}
 	// Conditioned on the link still existing and unexpired, being the
 	// account's latest secret, and the session_version and email it was
 	// issued under; in one transaction, or in two phases (complete.go).
-	err = s.complete(ctx, acct, rec.SessionVersion, req.NewPassword, completion{
-		consume: func(ctx context.Context, newHash string) error {
-			return s.store.ConsumeLink(ctx, rec, acct, newHash, now)
+	err = s.complete(ctx, acct, rec.SessionVersion, newPassword, completion{
+		consume: func(ctx context.Context, newHash string, done Receipt) error {
+			return s.store.ConsumeLink(ctx, rec, acct, newHash, done, now)
 		},
 		claim:   func(ctx context.Context) error { return s.store.ClaimLink(ctx, rec, now, claimFor) },
-		finish:  func(ctx context.Context) error { return s.store.FinishLink(ctx, rec) },
+		finish:  func(ctx context.Context, done Receipt) error { return s.store.FinishLink(ctx, rec, done) },
 		release: func(ctx context.Context) error { return s.store.ReleaseLink(ctx, rec) },
+		receipt: tokenReceipt(token, h, newPassword, now),
 		invalid: ErrInvalidToken,
 	})
 	if err != nil {
 		return fmt.Errorf("consume link: %w", err)
 	}
-	completed(ctx, channelLink)
+	completed(ctx, channel)
 	s.endSessions(ctx, acct)
-	s.notify(ctx, acct)
+	s.notify(ctx, acct, acceptLanguage)
 	return nil
 }
 
-// findLink reads the link token names and its account, and refuses with
-// ErrInvalidToken a token that is malformed, unknown, expired, a decoy, of
-// an account gone or inactive, or issued before the account's password last
-// changed. Whether it is still the account's latest link is left to the
-// caller: the consuming transaction checks it in its condition.
-func (s *Service) findLink(ctx context.Context, token Token, now time.Time) (LinkRecord, Account, error) {
+// errNoSuchToken is findLink's answer for a token no record is stored
+// under: unknown, or used. It is ErrInvalidToken to every caller.
+var errNoSuchToken = fmt.Errorf("%w: none stored", ErrInvalidToken)
+
+// findLink reads the link or grant stored under h, the hash of token, and
+// its account, and refuses with ErrInvalidToken a token that is
+// malformed, unknown, expired, a decoy, of an account gone or inactive,
+// or issued before the account's password last changed. Whether it is
+// still the account's latest link is left to the caller: the consuming
+// transaction checks it in its condition.
+func (s *Service) findLink(ctx context.Context, token Token, h TokenHash, now time.Time) (LinkRecord, Account, error) {
 	if !validToken(token) {
 		return LinkRecord{}, Account{}, ErrInvalidToken
 	}
-	rec, err := s.store.FindLink(ctx, hashToken(token), now)
+	rec, err := s.store.FindLink(ctx, h, now)
 	if errors.Is(err, ErrExpired) {
 		return LinkRecord{}, Account{}, ErrInvalidToken
+	}
+	if errors.Is(err, ErrInvalidToken) {
+		return LinkRecord{}, Account{}, errNoSuchToken
 	}
 	if err != nil {
 		return LinkRecord{}, Account{}, fmt.Errorf("find link: %w", err)

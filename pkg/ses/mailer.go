@@ -1,16 +1,17 @@
-// Package ses sends the service's three mails through Amazon SES v2
-// SendEmail, each with a plain-text and an HTML part rendered from the
-// templates embedded beside this file.
+// Package ses sends the service's mails through Amazon SES v2 SendEmail,
+// each with a plain-text and an HTML part rendered from the templates
+// embedded beside this file (or a team's own, see LoadTemplates), in the
+// reader's language.
 package ses
 
 import (
 	"context"
-	"embed"
 	"errors"
 	"fmt"
+	netmail "net/mail"
 	"regexp"
 	"strconv"
-	"sync"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sesv2/types"
 	"github.com/aws/smithy-go"
 
-	"github.com/passreset/passreset/pkg/fill"
+	"github.com/passreset/passreset/pkg/language"
 	"github.com/passreset/passreset/pkg/reset"
 )
 
@@ -27,13 +28,29 @@ type API interface {
 	SendEmail(ctx context.Context, in *sesv2.SendEmailInput, opts ...func(*sesv2.Options)) (*sesv2.SendEmailOutput, error)
 }
 
-// Settings say who the mail is from and what it calls the app.
+// Settings say who the mail is from, what it calls the app, and how it
+// looks.
 type Settings struct {
-	From    string // a verified SES identity, e.g. "no-reply@example.com"
-	AppName string
+	From string // a verified SES identity, e.g. "no-reply@example.com"
+	// SenderName is the From display name ("Acme"); "" sends the address
+	// alone.
+	SenderName string
+	AppName    string
+	// SupportAddress is where the mails tell a worried reader to write;
+	// "" leaves the line out.
+	SupportAddress string
+	// LogoURL is an https image shown at the top of the HTML part; ""
+	// for none.
+	LogoURL string
+	// DefaultLanguage is the mails' language when neither the account nor
+	// the request names one there are texts for.
+	DefaultLanguage string
 	// ConfigurationSet is an optional SES configuration set (for event
 	// publishing); empty for none.
 	ConfigurationSet string
+	// Templates are the embedded mails with a team's overrides
+	// (LoadTemplates, at cold start); nil for the embedded ones alone.
+	Templates *Templates
 }
 
 // Mailer implements reset.Mailer.
@@ -46,94 +63,56 @@ var _ reset.Mailer = (*Mailer)(nil)
 
 // New returns a Mailer that sends through api.
 func New(api API, settings Settings) *Mailer {
+	if settings.DefaultLanguage == "" {
+		settings.DefaultLanguage = "en"
+	}
 	return &Mailer{api: api, settings: settings}
 }
-
-//go:embed templates
-var files embed.FS
-
-// mailNames are the mails: templates/<name>.txt and templates/<name>.html.
-var mailNames = []string{"code", "link", "changed", "guessing"}
-
-// template is one mail's two parts.
-type template struct{ text, html *fill.Template }
-
-// templates are parsed on the first mail, not at cold start: an instance
-// that only answers bad requests or wrong guesses never pays for them.
-var templates = sync.OnceValues(func() (map[string]template, error) {
-	parsed := map[string]template{}
-	for _, name := range mailNames {
-		text, err := files.ReadFile("templates/" + name + ".txt")
-		if err != nil {
-			return nil, err
-		}
-		html, err := files.ReadFile("templates/" + name + ".html")
-		if err != nil {
-			return nil, err
-		}
-		var t template
-		if t.text, err = fill.Parse(name+".txt", string(text)); err != nil {
-			return nil, err
-		}
-		if t.html, err = fill.ParseHTML(name+".html", string(html)); err != nil {
-			return nil, err
-		}
-		parsed[name] = t
-	}
-	return parsed, nil
-})
 
 // mail is what the templates' holes are filled with.
 type mail map[string]string
 
 // SendCode mails a one-time code.
-func (m *Mailer) SendCode(ctx context.Context, to string, code reset.Code, ttl time.Duration) error {
-	return m.send(ctx, to, "code", fmt.Sprintf("Your %s password reset code", m.settings.AppName),
-		mail{"Code": code.Reveal(), "Minutes": minutes(ttl)})
+func (m *Mailer) SendCode(ctx context.Context, to reset.Recipient, code reset.Code, ttl time.Duration) error {
+	return m.send(ctx, to, "code", mail{"Code": code.Reveal(), "Minutes": minutes(ttl)})
 }
 
 // SendLink mails a reset link.
-func (m *Mailer) SendLink(ctx context.Context, to, link string, ttl time.Duration) error {
-	return m.send(ctx, to, "link", fmt.Sprintf("Reset your %s password", m.settings.AppName),
-		mail{"Link": link, "Minutes": minutes(ttl)})
+func (m *Mailer) SendLink(ctx context.Context, to reset.Recipient, link string, ttl time.Duration) error {
+	return m.send(ctx, to, "link", mail{"Link": link, "Minutes": minutes(ttl)})
 }
 
 // SendPasswordChanged mails the notice that follows every reset.
-func (m *Mailer) SendPasswordChanged(ctx context.Context, to string, at time.Time) error {
-	return m.send(ctx, to, "changed", fmt.Sprintf("Your %s password was changed", m.settings.AppName),
-		mail{"At": at.UTC().Format("2 January 2006 at 15:04 UTC")})
+func (m *Mailer) SendPasswordChanged(ctx context.Context, to reset.Recipient, at time.Time) error {
+	return m.send(ctx, to, "changed", mail{"At": ""}, func(lang string, data mail) { data["At"] = dateTime(lang, at) })
 }
 
 // SendGuessingNotice tells the owner that the account's code budget was
 // spent by wrong guesses, that nothing changed, and that a link still works.
-func (m *Mailer) SendGuessingNotice(ctx context.Context, to string) error {
-	return m.send(ctx, to, "guessing", "Someone tried to reset your password", mail{})
+func (m *Mailer) SendGuessingNotice(ctx context.Context, to reset.Recipient) error {
+	return m.send(ctx, to, "guessing", mail{})
 }
 
-func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) error {
-	data["App"] = m.settings.AppName
-	parsed, err := templates()
+// rendered is one mail as it is sent.
+type rendered struct {
+	Language, Subject, Text, HTML string
+}
+
+func (m *Mailer) send(ctx context.Context, to reset.Recipient, name string, data mail, localize ...func(lang string, data mail)) error {
+	r, err := m.render(to, name, data, localize...)
 	if err != nil {
-		return fmt.Errorf("parse the mails: %w", err)
-	}
-	text, err := parsed[name].text.Fill(data)
-	if err != nil {
-		return fmt.Errorf("render %s text: %w", name, err)
-	}
-	html, err := parsed[name].html.Fill(data)
-	if err != nil {
-		return fmt.Errorf("render %s html: %w", name, err)
+		return err
 	}
 	in := &sesv2.SendEmailInput{
-		FromEmailAddress: aws.String(m.settings.From),
+		FromEmailAddress: aws.String(m.from()),
 		// One recipient, read from the account by the caller: never a
 		// list, never an address from the request.
-		Destination: &types.Destination{ToAddresses: []string{to}},
+		Destination: &types.Destination{ToAddresses: []string{to.Email}},
 		Content: &types.EmailContent{Simple: &types.Message{
-			Subject: &types.Content{Data: aws.String(subject), Charset: aws.String("UTF-8")},
+			Subject: &types.Content{Data: aws.String(r.Subject), Charset: aws.String("UTF-8")},
 			Body: &types.Body{
-				Text: &types.Content{Data: aws.String(text), Charset: aws.String("UTF-8")},
-				Html: &types.Content{Data: aws.String(html), Charset: aws.String("UTF-8")},
+				Text: &types.Content{Data: aws.String(r.Text), Charset: aws.String("UTF-8")},
+				Html: &types.Content{Data: aws.String(r.HTML), Charset: aws.String("UTF-8")},
 			},
 		}},
 	}
@@ -141,9 +120,71 @@ func (m *Mailer) send(ctx context.Context, to, name, subject string, data mail) 
 		in.ConfigurationSetName = aws.String(m.settings.ConfigurationSet)
 	}
 	if _, err := m.api.SendEmail(ctx, in); err != nil {
-		return newMailError(name, to, err)
+		return newMailError(name, to.Email, err)
 	}
 	return nil
+}
+
+// render writes mail name for to, in the language chosen for it: the
+// account's, then the request's Accept-Language, then the default.
+func (m *Mailer) render(to reset.Recipient, name string, data mail, localize ...func(lang string, data mail)) (rendered, error) {
+	parsed := m.settings.Templates
+	if parsed == nil {
+		var err error
+		if parsed, err = embeddedTemplates(); err != nil {
+			return rendered{}, fmt.Errorf("parse the mails: %w", err)
+		}
+	}
+	lang := language.Choose(parsed.languages, m.settings.DefaultLanguage, to.Language, to.AcceptLanguage)
+	set, ok := parsed.byLanguage[lang]
+	if !ok {
+		return rendered{}, fmt.Errorf("no mails in %q", lang)
+	}
+	for _, l := range localize {
+		l(lang, data)
+	}
+	data["App"] = m.settings.AppName
+	data["Logo"], data["LogoAlt"], data["LogoHidden"] = m.settings.LogoURL, m.settings.AppName, ""
+	if m.settings.LogoURL == "" {
+		// An image with no source, hidden and sized to nothing for the
+		// mail clients that ignore hidden: fill has no conditionals.
+		data["LogoAlt"], data["LogoHidden"] = "", ` hidden width="0" height="0"`
+	}
+	data["SupportLine"] = ""
+	if m.settings.SupportAddress != "" {
+		line, err := set.support.Fill(mail{"App": m.settings.AppName, "Support": m.settings.SupportAddress})
+		if err != nil {
+			return rendered{}, fmt.Errorf("render %s/support: %w", lang, err)
+		}
+		data["SupportLine"] = line
+	}
+	t := set.mails[name]
+	r := rendered{Language: lang}
+	var err error
+	if r.Subject, err = t.subject.Fill(data); err != nil {
+		return rendered{}, fmt.Errorf("render %s subject: %w", name, err)
+	}
+	// A subject is one header line: a line break in a value would start
+	// another header.
+	if strings.ContainsAny(r.Subject, "\r\n") {
+		return rendered{}, fmt.Errorf("render %s subject: a value holds a line break", name)
+	}
+	if r.Text, err = t.text.Fill(data); err != nil {
+		return rendered{}, fmt.Errorf("render %s text: %w", name, err)
+	}
+	if r.HTML, err = t.html.Fill(data); err != nil {
+		return rendered{}, fmt.Errorf("render %s html: %w", name, err)
+	}
+	return r, nil
+}
+
+// from is the From header: the address, with the sender's name when there
+// is one (RFC 5322, encoded per RFC 2047 where it is not ASCII).
+func (m *Mailer) from() string {
+	if m.settings.SenderName == "" {
+		return m.settings.From
+	}
+	return (&netmail.Address{Name: m.settings.SenderName, Address: m.settings.From}).String()
 }
 
 // minutes is a lifetime as the mails state it.

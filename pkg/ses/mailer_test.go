@@ -35,22 +35,25 @@ var settings = ses.Settings{From: "no-reply@example.test", AppName: "Acme"}
 
 const to = "alice@example.test"
 
+// rcpt names no language: the mails are in the default, English.
+var rcpt = reset.Recipient{Email: to}
+
 // A link with characters HTML must escape.
 const link = `https://app.example.test/reset?token=abc123&next="/home"`
 
-// mails are the three sends, each as a call on a Mailer.
+// mails are the three sends that name the app in their subject, each as a call on a Mailer.
 var mails = []struct {
 	name string
 	send func(m *ses.Mailer) error
 }{
 	{"SendCode", func(m *ses.Mailer) error {
-		return m.SendCode(context.Background(), to, reset.Code("048213"), 10*time.Minute)
+		return m.SendCode(context.Background(), rcpt, reset.Code("048213"), 10*time.Minute)
 	}},
 	{"SendLink", func(m *ses.Mailer) error {
-		return m.SendLink(context.Background(), to, link, 60*time.Minute)
+		return m.SendLink(context.Background(), rcpt, link, 60*time.Minute)
 	}},
 	{"SendPasswordChanged", func(m *ses.Mailer) error {
-		return m.SendPasswordChanged(context.Background(), to, time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("X", 3600)))
+		return m.SendPasswordChanged(context.Background(), rcpt, time.Date(2025, 3, 4, 5, 6, 7, 0, time.FixedZone("X", 3600)))
 	}},
 }
 
@@ -233,7 +236,7 @@ func TestSendError(t *testing.T) {
 	}
 	// The code must not reach the error, which is logged.
 	api := &fakeSES{err: errSES}
-	err := ses.New(api, settings).SendCode(context.Background(), to, reset.Code("048213"), 10*time.Minute)
+	err := ses.New(api, settings).SendCode(context.Background(), rcpt, reset.Code("048213"), 10*time.Minute)
 	if err == nil || strings.Contains(err.Error(), "048213") {
 		t.Errorf("SendCode error = %v; want an error without the code", err)
 	}
@@ -255,7 +258,7 @@ func TestSendErrorNamesNoRecipient(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			m := ses.New(&fakeSES{err: tt.err}, settings)
-			err := m.SendCode(context.Background(), to, reset.Code("123456"), 10*time.Minute)
+			err := m.SendCode(context.Background(), rcpt, reset.Code("123456"), 10*time.Minute)
 			if err == nil {
 				t.Fatal("no error")
 			}

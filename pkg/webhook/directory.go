@@ -70,7 +70,8 @@ func account(a Account, err error, by string) (reset.Account, error) {
 		SessionVersion: a.Version,
 		// An unverified or disabled account gets no mail and is answered
 		// like an unknown one.
-		Active: a.Verified && a.Enabled,
+		Active:   a.Verified && a.Enabled,
+		Language: a.Locale,
 	}, nil
 }
 

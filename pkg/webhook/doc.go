@@ -37,8 +37,9 @@
 //	{"by": "id", "value": "u-123"}                 exact match; the only lookup answered with the hash
 //
 //	200 {"account": {"id": "u-123", "email": "Ana@example.com", "username": "ana",
-//	                 "verified": true, "enabled": true, "version": 7,
-//	                 "password_hash": "$argon2id$..."}}          (password_hash only when "by" is "id")
+//	                 "verified": true, "enabled": true, "version": 7, "locale": "de",
+//	                 "password_hash": "$argon2id$..."}}          (password_hash only when "by" is "id";
+//	                                                              locale optional: the mails' language)
 //	200 {"account": null}                                        no such account
 //	409 {"error": "ambiguous"}                                   more than one account matches
 //

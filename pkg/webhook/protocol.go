@@ -16,6 +16,10 @@ type Account struct {
 	Version int64 `json:"version"`
 	// PasswordHash is set by AccountByID only.
 	PasswordHash string `json:"password_hash,omitempty"`
+	// Locale is the account's language for its mails ("de", "es-MX"),
+	// absent or null when it has none: the mail then follows the
+	// request's Accept-Language, then DEFAULT_LANGUAGE.
+	Locale string `json:"locale,omitempty"`
 }
 
 // LookupRequest is the body of a lookup (PathLookup): By is LookupByEmail,

@@ -109,14 +109,14 @@ func (r *receiver) lookup(ctx context.Context, body []byte) (answer, error) {
 	}
 	// LIMIT 2: one row more than an answer needs tells "ambiguous" apart
 	// from a match, on a table whose constraints do not rule it out.
-	rows, err := r.db.Query(ctx, `SELECT id, email, coalesce(username, ''), verified, enabled, version, password_hash
+	rows, err := r.db.Query(ctx, `SELECT id, email, coalesce(username, ''), verified, enabled, version, password_hash, coalesce(locale, '')
 		FROM users WHERE `+where+` LIMIT 2`, req.Value)
 	if err != nil {
 		return answer{}, err
 	}
 	found, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (webhook.Account, error) {
 		var a webhook.Account
-		err := row.Scan(&a.ID, &a.Email, &a.Username, &a.Verified, &a.Enabled, &a.Version, &a.PasswordHash)
+		err := row.Scan(&a.ID, &a.Email, &a.Username, &a.Verified, &a.Enabled, &a.Version, &a.PasswordHash, &a.Locale)
 		return a, err
 	})
 	if err != nil {

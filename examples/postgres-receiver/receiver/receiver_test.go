@@ -86,12 +86,13 @@ func (f *fixture) exec(t *testing.T, sql string, args ...any) {
 	}
 }
 
-// seed adds Ana (verified, with two sessions) and Bo (one session).
+// seed adds Ana (verified, writing German, with two sessions) and Bo
+// (no language, one session).
 func (f *fixture) seed(t *testing.T) {
 	t.Helper()
-	f.exec(t, `INSERT INTO users (id, email, username, password_hash, verified, enabled, version) VALUES
-		('u-ana', 'Ana@Example.com', 'ana', 'hash-ana-1', true, true, 7),
-		('u-bo', 'bo@example.com', NULL, 'hash-bo-1', false, true, 1)`)
+	f.exec(t, `INSERT INTO users (id, email, username, password_hash, verified, enabled, version, locale) VALUES
+		('u-ana', 'Ana@Example.com', 'ana', 'hash-ana-1', true, true, 7, 'de'),
+		('u-bo', 'bo@example.com', NULL, 'hash-bo-1', false, true, 1, NULL)`)
 	f.exec(t, `INSERT INTO sessions (id, user_id) VALUES ('s1', 'u-ana'), ('s2', 'u-ana'), ('s3', 'u-bo')`)
 }
 
@@ -116,7 +117,7 @@ func TestLookup(t *testing.T) {
 	f := newFixture(t)
 	f.seed(t)
 	ctx := context.Background()
-	ana := webhook.Account{ID: "u-ana", Email: "Ana@Example.com", Username: "ana", Verified: true, Enabled: true, Version: 7}
+	ana := webhook.Account{ID: "u-ana", Email: "Ana@Example.com", Username: "ana", Verified: true, Enabled: true, Version: 7, Locale: "de"}
 	anaWithHash := ana
 	anaWithHash.PasswordHash = "hash-ana-1"
 

@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash text NOT NULL,
     verified      boolean NOT NULL DEFAULT false,
     enabled       boolean NOT NULL DEFAULT true,
+    -- The account's language for its mails ("de", "es-MX"); null: the
+    -- request's Accept-Language, then passreset's DEFAULT_LANGUAGE.
+    locale        text,
     -- The optimistic-lock counter of the protocol: every change of the
     -- password or of the account, by any route, must increment it; that is
     -- how passreset learns that an account changed after it read it.
@@ -21,6 +24,9 @@ CREATE TABLE IF NOT EXISTS users (
     CONSTRAINT users_email_lower_key UNIQUE (email_lower),
     CONSTRAINT users_username_key UNIQUE (username)
 );
+
+-- A users table created before the locale column.
+ALTER TABLE users ADD COLUMN IF NOT EXISTS locale text;
 
 CREATE TABLE IF NOT EXISTS sessions (
     id      text PRIMARY KEY,

@@ -4,7 +4,9 @@
 // sites this test serves:
 //
 //   - the allowed site's page resets the demo account's password with a
-//     code, by fetch, and reads a 429's Retry-After;
+//     code, by fetch, in one step and in two (verify, then complete with
+//     the grant, and the completion repeated as after a timeout), and
+//     reads a 429's Retry-After;
 //   - the other site's page cannot: its fetch fails in the browser, as it
 //     would against API Gateway, and sends nothing;
 //   - an HTML form on the other site, posted by the browser with its Origin,
@@ -57,6 +59,8 @@ async function call(body) {
 window.api = {
   createCode: (email) => call({ action: 'create', email }),
   validate: (email, otp, newPassword) => call({ action: 'validate', email, otp, new_password: newPassword }),
+  verify: (email, otp) => call({ action: 'verify', email, otp }),
+  complete: (grant, newPassword) => call({ action: 'complete', grant, new_password: newPassword }),
 };
 const result = document.getElementById('result');
 function show(r) {
@@ -191,6 +195,44 @@ test('a front end on an allowed origin resets a password with a code', async () 
   await page.getByRole('button', { name: 'Reset password' }).click();
   await result.getByText('200 Successfully validated OTP and reset password.').waitFor();
   await shot(page, '01-allowed-origin-reset');
+  await checkPassword(good);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+// The two-step reset, as a UI that asks for the new password only once the
+// code has proved right calls it: verify answers with a grant, complete
+// sets the password with it; the completion repeated (a client that timed
+// out) gets the same success, another password with the used grant does not.
+test('a front end on an allowed origin resets a password in two steps', async () => {
+  const { context, page, errors } = await newPage();
+  await page.goto(`${allowedSite.origin}/`);
+  const before = (await mails()).length;
+  const sent = await page.evaluate((email) => window.api.createCode(email), demo);
+  assert.equal(sent.status, 200, JSON.stringify(sent));
+  const code = await codeInNewMail(demo, before);
+  const wrongCode = code.replace(/\d/g, (d) => String((Number(d) + 1) % 10));
+
+  const refused = await page.evaluate(([email, otp]) => window.api.verify(email, otp), [demo, wrongCode]);
+  assert.equal(refused.status, 400, JSON.stringify(refused));
+  assert.deepEqual(refused.body, { success: false, message: 'Invalid or expired OTP.' });
+
+  const verified = await page.evaluate(([email, otp]) => window.api.verify(email, otp), [demo, code]);
+  assert.equal(verified.status, 200, JSON.stringify(verified));
+  assert.equal(verified.body.message, 'Successfully verified OTP. Choose a new password.');
+  assert.match(verified.body.grant, /^[0-9a-f]{64}$/);
+  assert.equal(verified.body.expires_in, 300);
+  const { grant } = verified.body;
+
+  const good = 'copper willow 7 silent harbour';
+  const done = await page.evaluate(([g, pw]) => window.api.complete(g, pw), [grant, good]);
+  assert.equal(done.status, 200, JSON.stringify(done));
+  assert.deepEqual(done.body, { success: true, message: 'Successfully validated OTP and reset password.' });
+  const repeated = await page.evaluate(([g, pw]) => window.api.complete(g, pw), [grant, good]);
+  assert.deepEqual(repeated, done, 'a repeated completion is not answered with its success');
+  const replayed = await page.evaluate(([g, pw]) => window.api.complete(g, pw), [grant, 'another new passphrase 4 me']);
+  assert.equal(replayed.status, 400, JSON.stringify(replayed));
+  assert.equal(replayed.body.message, 'Invalid or expired OTP.');
   await checkPassword(good);
   assert.deepEqual(errors, []);
   await context.close();

@@ -10,24 +10,60 @@
   var minLength = parseInt(main.getAttribute("data-min-length"), 10) || 8;
   var maxLength = parseInt(main.getAttribute("data-max-length"), 10) || 128;
   var views = ["reset", "done", "expired", "sent", "failed"];
+  // The contract's JSON message, which stays English whatever the page's
+  // language: clients match on it.
   var msgInvalidToken = "Invalid or expired token";
-  var msgTooMany = "Too many attempts from your network. Please wait a few minutes and try again.";
-  var msgFailed = "Something went wrong. Please try again in a moment.";
-  var msgOffline = "Could not reach the server. Check your connection and try again.";
 
   function $(id) { return document.getElementById(id); }
 
+  // The page's messages, in its language, from the server (#messages);
+  // the script itself holds no words.
+  var messages = $("messages");
+  function msg(name) { return messages ? messages.getAttribute("data-" + name) || "" : ""; }
+  var msgTooMany = msg("too-many");
+  var msgFailed = msg("failed");
+  var msgOffline = msg("offline");
+  // reasons maps the policy's reasons, as the JSON answers word them
+  // (English), to the page's language.
+  var reasons = {};
+  try { reasons = JSON.parse(msg("reasons") || "{}"); } catch (e) { reasons = {}; }
+
   function show(view) {
+    if (view === "expired" && captchaReload()) { return; }
     views.forEach(function (v) { $(v).hidden = v !== view; });
     main.setAttribute("data-view", view);
     var h = $(view + "-title");
     if (h) { h.focus(); }
   }
 
-  // setError shows msg under input (or clears it) and marks the input.
-  function setError(input, msg) {
-    $(input.id + "-error").textContent = msg;
-    if (msg) {
+  // The bot defence (captcha.go), when on. The widget is only on the page
+  // of a dead link, never beside a live one (its script can read the URL):
+  // a page that learns its link is dead reloads to be shown with it.
+  var msgCaptcha = msg("captcha-unsolved");
+  function captchaReload() {
+    var marker = $("captcha");
+    if (!marker || !marker.hasAttribute("data-captcha-reload")) { return false; }
+    window.location.reload();
+    return true;
+  }
+  // captchaToken is the widget's token, "" when not solved, null when off.
+  function captchaToken(form) {
+    var widget = $("captcha");
+    var field = widget && widget.getAttribute("data-captcha-field");
+    if (!field) { return null; }
+    var input = form.querySelector("input[name=\"" + field + "\"]");
+    return input ? input.value : "";
+  }
+  // A token is good once: a new one is needed after every answer.
+  function captchaReset() {
+    if (window.turnstile) { window.turnstile.reset(); }
+    if (window.hcaptcha) { window.hcaptcha.reset(); }
+  }
+
+  // setError shows text under input (or clears it) and marks the input.
+  function setError(input, text) {
+    $(input.id + "-error").textContent = text;
+    if (text) {
       input.setAttribute("aria-invalid", "true");
     } else {
       input.removeAttribute("aria-invalid");
@@ -37,9 +73,9 @@
   // The policy counts Unicode code points, as Array.from does.
   function passwordProblem(value) {
     var n = Array.from(value).length;
-    if (n === 0) { return "Enter a new password."; }
-    if (n < minLength) { return "Password must be at least " + minLength + " characters."; }
-    if (n > maxLength) { return "Password must be at most " + maxLength + " characters."; }
+    if (n === 0) { return msg("no-password"); }
+    if (n < minLength) { return msg("too-short").replace("{n}", minLength); }
+    if (n > maxLength) { return msg("too-long").replace("{n}", maxLength); }
     return "";
   }
 
@@ -75,19 +111,19 @@
     var touched = { pw: false, confirm: false };
 
     var checkPassword = function () {
-      var msg = passwordProblem(pw.value);
-      setError(pw, msg);
-      return msg === "";
+      var problem = passwordProblem(pw.value);
+      setError(pw, problem);
+      return problem === "";
     };
     var checkConfirm = function () {
-      var msg = "";
+      var problem = "";
       if (confirm.value === "") {
-        msg = "Enter the new password again.";
+        problem = msg("no-confirm");
       } else if (confirm.value !== pw.value) {
-        msg = "The two passwords do not match.";
+        problem = msg("mismatch");
       }
-      setError(confirm, msg);
-      return msg === "";
+      setError(confirm, problem);
+      return problem === "";
     };
 
     // Errors appear once a field has been left, then follow the typing.
@@ -132,7 +168,7 @@
         } else if (status === 400 && answer.error === msgInvalidToken) {
           show("expired");
         } else if (status === 400 && answer.error && answer.error !== "Invalid request body") {
-          setError(pw, answer.error); // the policy's reason
+          setError(pw, reasons[answer.error] || answer.error); // the policy's reason
           pw.focus();
         } else if (status === 429) {
           formError.textContent = msgTooMany;
@@ -157,20 +193,31 @@
       requestError.textContent = "";
       var value = email.value.trim();
       if (value.indexOf("@") < 1 || value.indexOf("@") === value.length - 1) {
-        setError(email, "Enter your email address, like name@example.com.");
+        setError(email, msg("email-format"));
         email.focus();
         return;
       }
       setError(email, "");
+      var body = { email: value };
+      var token = captchaToken(requestForm);
+      if (token === "") {
+        requestError.textContent = msgCaptcha;
+        return;
+      }
+      if (token !== null) { body.captcha_token = token; }
       busy(requestButton, true);
-      post(requestForm.getAttribute("action"), { email: value }, function (status) {
+      post(requestForm.getAttribute("action"), body, function (status) {
         busy(requestButton, false);
+        if (token !== null) { captchaReset(); }
         // 404 is an unknown account where the service is set to reveal
         // them; the page says the same either way.
         if (status === 200 || status === 404) {
           show("sent");
+        } else if (status === 400 && token !== null) {
+          // A refused check or a malformed address: one answer for both.
+          requestError.textContent = msg("captcha-refused");
         } else if (status === 400) {
-          setError(email, "Enter a valid email address, like name@example.com.");
+          setError(email, msg("bad-email"));
           email.focus();
         } else if (status === 429) {
           requestError.textContent = msgTooMany;
