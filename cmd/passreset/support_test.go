@@ -414,3 +414,54 @@ func mustJSON(t *testing.T, v any) string {
 	}
 	return string(b)
 }
+
+// A second compromised after the password changed elsewhere: the first
+// run's link died with the change (session_version), so the second kills
+// and mails again rather than trusting it, and state calls it dead.
+func TestSupportCompromisedAfterChangeElsewhere(t *testing.T) {
+	e := apptest.New(t, nil)
+	a := e.AddAccount(t)
+	if code, out, errOut := runSupport(t, e, "support", "compromised", a.ID); code != exitOK {
+		t.Fatalf("first run: exit %d\n%s%s", code, out, errOut)
+	}
+	first := e.LastToken(t, a.Email)
+	before := len(e.MailsTo(t, a.Email))
+	// Whoever knows the password changes it: the support link dies.
+	e.ChangePasswordElsewhere(t, a.ID, "an attacker's passphrase 77")
+	e.Clock.Advance(e.Config.Reset.MinSendInterval)
+
+	_, out, _ := runSupport(t, e, "support", "state", "--json", a.ID)
+	var doc stateDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if doc.Live != "" || doc.Link == nil || doc.Link.Live {
+		t.Errorf("state after the change: live %q link %+v, want the link dead", doc.Live, doc.Link)
+	}
+
+	code, out, errOut := runSupport(t, e, "support", "compromised", a.ID)
+	if code != exitOK {
+		t.Fatalf("second run: exit %d\n%s%s", code, out, errOut)
+	}
+	if strings.Contains(out, "already marked compromised") {
+		t.Errorf("second run trusted the dead link:\n%s", out)
+	}
+	wantAudit(t, auditLines(t, errOut)[0], "compromised", a.ID, "marked compromised")
+	if got := len(e.MailsTo(t, a.Email)); got != before+1 {
+		t.Fatalf("second run: %d new mails, want 1", got-before)
+	}
+	second := e.LastToken(t, a.Email)
+	if second == first {
+		t.Fatal("the second run mailed the first link again")
+	}
+	if got := resetWithLink(t, e, first, "a passphrase for the dead link 5"); got != 400 {
+		t.Errorf("the first link: %d, want 400", got)
+	}
+	const pw = "the owner's passphrase again 6"
+	if got := resetWithLink(t, e, second, pw); got != 200 {
+		t.Fatalf("reset with the second link: %d, want 200", got)
+	}
+	if !e.PasswordIs(t, a.ID, pw) {
+		t.Error("the password did not change")
+	}
+}

@@ -68,6 +68,9 @@ func (w window) counter(it item, now time.Time) reset.Counter {
 
 // RecoveryState reads the names' items, the owner's, and the link the
 // owner names as its latest, and reports them without a hash in sight.
+// Live is as the tokens table has it; the session_version a record was
+// issued under is reported for reset.Support to check against the
+// account's.
 func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner string, limits reset.StateLimits, now time.Time) (reset.RecoveryState, error) {
 	sends := newSends(limits.Send).w
 	failures := window{prefix: windowFailures, limit: limits.Guess.Failures, scope: reset.ScopeAccount}
@@ -93,7 +96,8 @@ func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner 
 			rec := codeRecord(n.Subject, it)
 			ns.Code = &reset.CodeState{
 				ExpiresAt: rec.ExpiresAt, Attempts: rec.Attempts, MaxAttempts: limits.Guess.MaxAttempts,
-				Live: id == latest && rec.ExpiresAt.After(now) && rec.Attempts < limits.Guess.MaxAttempts,
+				SessionVersion: rec.SessionVersion,
+				Live:           id == latest && rec.ExpiresAt.After(now) && rec.Attempts < limits.Guess.MaxAttempts,
 			}
 			if id == latest {
 				st.Live = "code"
@@ -112,10 +116,12 @@ func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner 
 		}
 		if len(link) > 0 {
 			exp, _ := link.num(attrExpiresAt)
+			sv, _ := link.num(attrLinkSV)
 			st.Link = &reset.LinkState{
-				ExpiresAt:   time.Unix(exp, 0),
-				Live:        exp > unix(now),
-				FromSupport: own.str(attrSupportLink) == latest,
+				ExpiresAt:      time.Unix(exp, 0),
+				SessionVersion: sv,
+				Live:           exp > unix(now),
+				FromSupport:    own.str(attrSupportLink) == latest,
 			}
 			if st.Link.Live {
 				st.Live = "link"

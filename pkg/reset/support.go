@@ -26,7 +26,10 @@ type Support struct {
 // wherever the accounts live.
 type SupportStore interface {
 	// RecoveryState reads, and never writes, the state kept under the
-	// names and the owner: codes, links and counters, as of now.
+	// names and the owner: codes, links and counters, as of now. Live is
+	// as the tokens table has it (the latest, unexpired, guesses left);
+	// the session_version each record was issued under is reported, and
+	// Support checks it against the account's.
 	RecoveryState(ctx context.Context, names []NameKey, owner string, limits StateLimits, now time.Time) (RecoveryState, error)
 	// KillSecrets makes every code and link of the owner unusable: it
 	// unnames the owner's latest record, which is what every use is
@@ -111,14 +114,21 @@ type NameState struct {
 type CodeState struct {
 	ExpiresAt             time.Time
 	Attempts, MaxAttempts int
-	// Live: the account's latest record, unexpired, with guesses left.
+	// SessionVersion is the account's session_version it was issued under.
+	SessionVersion int64
+	// Live: the account's latest record, unexpired, with guesses left, and
+	// (Support's reading) issued under the account's session_version.
 	Live bool
 }
 
 // LinkState is the account's latest link.
 type LinkState struct {
 	ExpiresAt time.Time
-	Live      bool // stored and unexpired
+	// SessionVersion is the account's session_version it was issued under.
+	SessionVersion int64
+	// Live: stored and unexpired, and (Support's reading) issued under the
+	// account's session_version: a password changed since killed it.
+	Live bool
 	// FromSupport: mailed by Support.Compromised.
 	FromSupport bool
 }
@@ -286,7 +296,8 @@ type Compromise struct {
 // is left as it is.
 //
 // It is idempotent: run again while the link it mailed is the account's
-// live record, it ends the sessions again and leaves the link alone (a
+// live record (unexpired, and issued under the account's session_version:
+// a password changed since killed it), it ends the sessions again and leaves the link alone (a
 // new kill would leave the user with a dead link and, within
 // MIN_SEND_INTERVAL, no new one).
 //
@@ -299,9 +310,9 @@ func (p *Support) Compromised(ctx context.Context, acct Account) (Compromise, er
 	if err != nil {
 		return done, err
 	}
-	st, err := p.store.RecoveryState(ctx, names, to.owner, p.limits(), p.s.now())
+	st, err := p.recoveryState(ctx, acct, names, to.owner, p.s.now())
 	if err != nil {
-		return done, fmt.Errorf("read recovery state: %w", err)
+		return done, err
 	}
 	if st.Live == "link" && st.Link != nil && st.Link.FromSupport {
 		done.Again, done.LinkExpiresAt = true, st.Link.ExpiresAt
@@ -349,6 +360,43 @@ func (p *Support) limits() StateLimits {
 	return StateLimits{Send: p.s.sendLimit(), Guess: p.s.guessLimit()}
 }
 
+// recoveryState is the store's RecoveryState read against the account: a
+// code or link issued under another session_version than the account's is
+// dead, as the reset routes find it (a password changed since, elsewhere
+// too), whatever is stored.
+//
+// The link's binding to the address is not checked here: it is keyed by
+// the token, which Support does not have. A changed address moves no
+// session_version on every back-end, so such a link can read as live.
+func (p *Support) recoveryState(ctx context.Context, acct Account, names []NameKey, owner string, now time.Time) (RecoveryState, error) {
+	st, err := p.store.RecoveryState(ctx, names, owner, p.limits(), now)
+	if err != nil {
+		return RecoveryState{}, fmt.Errorf("read recovery state: %w", err)
+	}
+	for _, n := range st.Names {
+		if c := n.Code; c != nil && c.SessionVersion != acct.SessionVersion {
+			c.Live = false
+		}
+	}
+	if l := st.Link; l != nil && l.SessionVersion != acct.SessionVersion {
+		l.Live = false
+	}
+	switch st.Live {
+	case "code":
+		st.Live = ""
+		for _, n := range st.Names {
+			if n.Code != nil && n.Code.Live {
+				st.Live = "code"
+			}
+		}
+	case "link":
+		if st.Link == nil || !st.Link.Live {
+			st.Live = ""
+		}
+	}
+	return st, nil
+}
+
 // State reads the account's recovery state as of now, and works out when
 // each send frees.
 func (p *Support) State(ctx context.Context, acct Account) (RecoveryState, error) {
@@ -358,9 +406,9 @@ func (p *Support) State(ctx context.Context, acct Account) (RecoveryState, error
 	}
 	now := p.s.now()
 	limit := p.s.sendLimit()
-	st, err := p.store.RecoveryState(ctx, names, to.owner, p.limits(), now)
+	st, err := p.recoveryState(ctx, acct, names, to.owner, now)
 	if err != nil {
-		return RecoveryState{}, fmt.Errorf("read recovery state: %w", err)
+		return RecoveryState{}, err
 	}
 	for i := range st.Names {
 		n := &st.Names[i]
