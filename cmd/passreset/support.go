@@ -301,22 +301,42 @@ func (c cli) compromised(ctx context.Context, sp supported, a audit, acct reset.
 	if done.Again {
 		outcome = "already marked compromised"
 	}
-	if err != nil {
+	mailed := done.Again || !done.Link.ExpiresAt.IsZero()
+	switch {
+	case err != nil && !mailed:
+		outcome = outcomeOf(err)
+	case done.SessionsErr != nil:
+		outcome += "; sessions NOT ended"
+	case err != nil:
 		outcome = outcomeOf(err)
 	}
 	a.record(ctx, acct.ID, outcome, details...)
 
 	w := c.stdout
+	// A sessions failure stopped nothing else: err holds it beside any
+	// other; say how to retry it.
+	failed := func(err error) error {
+		if done.SessionsErr == nil {
+			return err
+		}
+		return fmt.Errorf("%w\n(sessions NOT ended; what else was done stands: run support compromised %s again to end them)", err, acct.ID)
+	}
 	if done.Again {
 		fmt.Fprintf(w, "account %s is already marked compromised: the reset link mailed then is its live record until %s\n", acct.ID, stamp(done.LinkExpiresAt, now))
 		sessions := sessionsLine(sp.cfg, done.SessionsEnded, "ended again")
-		if !done.SessionsEnded {
+		switch {
+		case done.SessionsErr != nil:
+			sessions = "FAILED: not ended again (see the error)"
+		case !done.SessionsEnded:
 			// session_version is not bumped again: that would kill the link.
 			sessions = "no sessions store: not ended again (the first run bumped session_version where there is one)"
 		}
 		fmt.Fprintf(w, "  sessions:         %s\n", sessions)
 		fmt.Fprintf(w, "  codes and links:  nothing killed, no new mail (run support send-link for a new link)\n")
-		return err
+		if err != nil {
+			return failed(fmt.Errorf("support compromised: account %s: %w", acct.ID, err))
+		}
+		return nil
 	}
 	fmt.Fprintf(w, "account %s: password treated as compromised\n", acct.ID)
 	if sp.cfg.UsersBackend == config.BackendDynamoDB {
@@ -326,26 +346,33 @@ func (c cli) compromised(ctx context.Context, sp supported, a audit, acct reset.
 		}
 		fmt.Fprintf(w, "  session_version:  %s\n", state)
 	}
-	fmt.Fprintf(w, "  sessions:         %s\n", sessionsLine(sp.cfg, done.SessionsEnded, "ended"))
+	sessions := sessionsLine(sp.cfg, done.SessionsEnded, "ended")
+	if done.SessionsErr != nil {
+		sessions = "FAILED: not ended (see the error); the kill and the mail went ahead"
+	}
+	fmt.Fprintf(w, "  sessions:         %s\n", sessions)
 	switch k := done.Killed; {
 	case k.Codes == 0 && k.Links == 0 && !k.Latest:
 		fmt.Fprintf(w, "  codes and links:  none outstanding\n")
 	default:
 		fmt.Fprintf(w, "  codes and links:  killed (%d unexpired code(s), %d unexpired link(s) removed)\n", k.Codes, k.Links)
 	}
-	if err != nil {
+	if err != nil && !mailed {
 		fmt.Fprintf(w, "  reset link:       NOT mailed (see the error)\n")
 		what := "support compromised: account " + acct.ID + ": reset link"
 		switch {
 		case errors.Is(err, reset.ErrInactiveAccount):
-			return fmt.Errorf("%s: the account is not verified or is disabled: the service mails it nothing", what)
+			return failed(fmt.Errorf("%s: the account is not verified or is disabled: the service mails it nothing", what))
 		case errors.Is(err, reset.ErrRateLimited):
-			return fmt.Errorf("%w\n(the kill and the sessions stand; mail a link then with: passreset support send-link %s)", c.refusedBySendLimit(ctx, sp, acct, what), acct.ID)
+			return failed(fmt.Errorf("%w\n(the kill stands; mail a link then with: passreset support send-link %s)", c.refusedBySendLimit(ctx, sp, acct, what), acct.ID))
 		}
-		return fmt.Errorf("support compromised: account %s: %w", acct.ID, err)
+		return failed(fmt.Errorf("support compromised: account %s: %w", acct.ID, err))
 	}
 	fmt.Fprintf(w, "  reset link:       mailed to the stored address, works until %s\n", stamp(done.Link.ExpiresAt, now))
 	fmt.Fprintf(w, "the password itself is unchanged: it works until the owner resets it\n")
+	if err != nil {
+		return failed(fmt.Errorf("support compromised: account %s: %w", acct.ID, err))
+	}
 	return nil
 }
 

@@ -279,9 +279,13 @@ type Compromise struct {
 	// table).
 	VersionBumped bool
 	// SessionsEnded: the configured Sessions (a sessions table, or the
-	// hook) ended the account's sessions; false when none is configured.
+	// hook) ended the account's sessions; false when none is configured or
+	// it failed (SessionsErr).
 	SessionsEnded bool
-	Killed        Killed
+	// SessionsErr is why the sessions were not ended, when the configured
+	// Sessions failed; the kill and the mail went ahead regardless.
+	SessionsErr error
+	Killed      Killed
 	// Link is the link mailed; zero when the mail could not go (see the
 	// error).
 	Link SentLink
@@ -290,20 +294,24 @@ type Compromise struct {
 }
 
 // Compromised treats the account's password as known to someone else: it
-// bumps its session_version where the back-end keeps one, ends its
-// sessions where Sessions is configured, kills every outstanding code and
-// link, and mails a reset link to its stored address. The password itself
-// is left as it is.
+// kills every outstanding code, link and grant, bumps its session_version
+// where the back-end keeps one, ends its sessions where Sessions is
+// configured, and mails a reset link to its stored address. The password
+// itself is left as it is.
 //
 // It is idempotent: run again while the link it mailed is the account's
 // live record (unexpired, and issued under the account's session_version:
-// a password changed since killed it), it ends the sessions again and leaves the link alone (a
-// new kill would leave the user with a dead link and, within
-// MIN_SEND_INTERVAL, no new one).
+// a password changed since killed it), it ends the sessions again and
+// leaves the link alone (a new kill would leave the user with a dead link
+// and, within MIN_SEND_INTERVAL, no new one).
 //
-// The kill and the sessions come first and are kept even when the mail
-// fails; the error then says why (ErrInactiveAccount, *LimitError, a mail
-// failure) beside what was done.
+// Each step is tried whatever the one before it did, once the kill is
+// done: a failed bump or session end (a hook outage, a throttled global
+// sign-out) does not keep the kill, which on the webhook and Cognito
+// back-ends is all that stops the outstanding secrets, nor the mail. The
+// error then joins every failure (the bump, the sessions, and
+// ErrInactiveAccount, *LimitError or the mail's), beside what was done.
+// Only a failed kill stops it: no link is mailed while older ones work.
 func (p *Support) Compromised(ctx context.Context, acct Account) (Compromise, error) {
 	var done Compromise
 	names, to, err := p.names(ctx, acct)
@@ -316,34 +324,34 @@ func (p *Support) Compromised(ctx context.Context, acct Account) (Compromise, er
 	}
 	if st.Live == "link" && st.Link != nil && st.Link.FromSupport {
 		done.Again, done.LinkExpiresAt = true, st.Link.ExpiresAt
-		done.SessionsEnded, err = p.endSessions(ctx, acct.ID)
-		return done, err
-	}
-	if p.versions != nil {
-		if err := p.versions.BumpSessionVersion(ctx, acct.ID); err != nil {
-			return done, fmt.Errorf("bump session_version: %w", err)
-		}
-		done.VersionBumped = true
-		// The new link is issued under the new version.
-		if acct, err = p.s.accounts.AccountByID(ctx, acct.ID); err != nil {
-			return done, fmt.Errorf("read account again: %w", err)
-		}
-	}
-	if done.SessionsEnded, err = p.endSessions(ctx, acct.ID); err != nil {
-		return done, err
+		done.SessionsEnded, done.SessionsErr = p.endSessions(ctx, acct.ID)
+		return done, done.SessionsErr
 	}
 	if done.Killed, err = p.store.KillSecrets(ctx, names, to.owner, p.s.now()); err != nil {
 		return done, fmt.Errorf("kill codes and links: %w", err)
 	}
+	var bumpErr error
+	if p.versions != nil {
+		if bumpErr = p.versions.BumpSessionVersion(ctx, acct.ID); bumpErr != nil {
+			bumpErr = fmt.Errorf("bump session_version: %w", bumpErr)
+		}
+	}
+	done.VersionBumped = p.versions != nil && bumpErr == nil
+	done.SessionsEnded, done.SessionsErr = p.endSessions(ctx, acct.ID)
+	if done.VersionBumped {
+		// The new link is issued under the new version.
+		if acct, err = p.s.accounts.AccountByID(ctx, acct.ID); err != nil {
+			return done, errors.Join(fmt.Errorf("read account again: %w", err), done.SessionsErr)
+		}
+	}
 	link, err := p.SendLink(ctx, acct, false)
-	if err != nil {
-		return done, err
+	if err == nil {
+		done.Link = link
+		if err = p.store.MarkSupportLink(ctx, to.owner, link.hash); err != nil {
+			err = fmt.Errorf("mark the link as support's: %w", err)
+		}
 	}
-	done.Link = link
-	if err := p.store.MarkSupportLink(ctx, to.owner, link.hash); err != nil {
-		return done, fmt.Errorf("mark the link as support's: %w", err)
-	}
-	return done, nil
+	return done, errors.Join(err, bumpErr, done.SessionsErr)
 }
 
 func (p *Support) endSessions(ctx context.Context, id string) (bool, error) {

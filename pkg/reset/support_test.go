@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Support's decisions on the fakes: how it finds an account, and that the
@@ -124,4 +125,51 @@ func TestSupportSendLink(t *testing.T) {
 			t.Errorf("%d links stored, want none", n)
 		}
 	})
+}
+
+// fakeSupportStore is Support's store half as far as Compromised's order
+// goes: an account with nothing live, and a count of the kills and marks.
+type fakeSupportStore struct {
+	kills, marks int
+}
+
+func (f *fakeSupportStore) RecoveryState(ctx context.Context, names []NameKey, owner string, limits StateLimits, now time.Time) (RecoveryState, error) {
+	return RecoveryState{Names: make([]NameState, len(names))}, nil
+}
+
+func (f *fakeSupportStore) KillSecrets(ctx context.Context, names []NameKey, owner string, now time.Time) (Killed, error) {
+	f.kills++
+	return Killed{Latest: true}, nil
+}
+
+func (f *fakeSupportStore) MarkSupportLink(ctx context.Context, owner string, link TokenHash) error {
+	f.marks++
+	return nil
+}
+
+// A failed session end (a hook outage, a throttled global sign-out) is
+// reported, and neither the kill nor the mail waits for it: on the
+// back-ends with no session_version the kill is all that stops the
+// outstanding codes and links.
+func TestSupportCompromisedSessionsFail(t *testing.T) {
+	h := newHarness(t, nil)
+	down := errors.New("the hook is down")
+	h.sessions.failing(down)
+	store := &fakeSupportStore{}
+	done, err := NewSupport(h.svc, store, nil).Compromised(context.Background(), h.store.account(alice.ID))
+	if !errors.Is(err, down) {
+		t.Errorf("error %v, want the sessions failure", err)
+	}
+	if done.SessionsEnded || !errors.Is(done.SessionsErr, down) {
+		t.Errorf("sessions ended %v, error %v; want not ended and the failure", done.SessionsEnded, done.SessionsErr)
+	}
+	if store.kills != 1 {
+		t.Errorf("%d kills, want 1", store.kills)
+	}
+	if len(h.mail.sent) != 1 || h.mail.sent[0].Kind != "link" || h.mail.sent[0].To != alice.Email {
+		t.Fatalf("mails %+v, want one link to alice", h.mail.sent)
+	}
+	if done.Link.ExpiresAt.IsZero() || store.marks != 1 {
+		t.Errorf("link %+v, %d marks; want the mailed link, marked", done.Link, store.marks)
+	}
 }
