@@ -292,7 +292,7 @@ func (c cli) compromised(ctx context.Context, sp supported, a audit, acct reset.
 	now := c.now()
 	details := []any{
 		"again", done.Again, "session_version_bumped", done.VersionBumped, "sessions_ended", done.SessionsEnded,
-		"codes_killed", done.Killed.Codes, "links_killed", done.Killed.Links,
+		"codes_killed", done.Killed.Codes, "links_killed", done.Killed.Links, "grants_killed", done.Killed.Grants,
 	}
 	if !done.Link.ExpiresAt.IsZero() {
 		details = append(details, "link_expires_at", done.Link.ExpiresAt.UTC())
@@ -352,10 +352,10 @@ func (c cli) compromised(ctx context.Context, sp supported, a audit, acct reset.
 	}
 	fmt.Fprintf(w, "  sessions:         %s\n", sessions)
 	switch k := done.Killed; {
-	case k.Codes == 0 && k.Links == 0 && !k.Latest:
+	case k.Codes == 0 && k.Links == 0 && k.Grants == 0 && !k.Latest:
 		fmt.Fprintf(w, "  codes and links:  none outstanding\n")
 	default:
-		fmt.Fprintf(w, "  codes and links:  killed (%d unexpired code(s), %d unexpired link(s) removed)\n", k.Codes, k.Links)
+		fmt.Fprintf(w, "  codes and links:  killed (%d unexpired code(s), %d unexpired link(s), %d unexpired grant(s) removed)\n", k.Codes, k.Links, k.Grants)
 	}
 	if err != nil && !mailed {
 		fmt.Fprintf(w, "  reset link:       NOT mailed (see the error)\n")
@@ -394,7 +394,7 @@ type stateDoc struct {
 	Account    string         `json:"account"`
 	Active     bool           `json:"active"`
 	Now        time.Time      `json:"now"`
-	Live       string         `json:"live"` // "code", "link" or ""
+	Live       string         `json:"live"` // "code", "link", "grant" or ""
 	Link       *linkDoc       `json:"link,omitempty"`
 	Names      []nameDoc      `json:"names"`
 	Sends      counterDoc     `json:"account_sends"`
@@ -406,6 +406,7 @@ type stateDoc struct {
 }
 
 type linkDoc struct {
+	Grant       bool      `json:"grant"` // a two-step grant, never mailed
 	ExpiresAt   time.Time `json:"expires_at"`
 	Live        bool      `json:"live"`
 	FromSupport bool      `json:"from_support"`
@@ -470,7 +471,7 @@ func (c cli) state(ctx context.Context, sp supported, a audit, acct reset.Accoun
 		},
 	}
 	if l := st.Link; l != nil {
-		doc.Link = &linkDoc{ExpiresAt: l.ExpiresAt.UTC(), Live: l.Live, FromSupport: l.FromSupport}
+		doc.Link = &linkDoc{Grant: l.Grant, ExpiresAt: l.ExpiresAt.UTC(), Live: l.Live, FromSupport: l.FromSupport}
 	}
 	for _, n := range st.Names {
 		nd := nameDoc{By: n.By, Sends: counterOf(n.Sends), Failures: counterOf(n.Failures),
@@ -505,6 +506,8 @@ func (c cli) printState(d stateDoc, now time.Time) {
 			from = ", mailed by support compromised"
 		}
 		fmt.Fprintf(w, "  live:             a link, works until %s%s\n", stamp(d.Link.ExpiresAt, now), from)
+	case d.Live == "grant" && d.Link != nil:
+		fmt.Fprintf(w, "  live:             a two-step grant (never mailed), works until %s\n", stamp(d.Link.ExpiresAt, now))
 	case d.Live == "code":
 		fmt.Fprintf(w, "  live:             a code (below)\n")
 	default:

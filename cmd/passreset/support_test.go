@@ -217,7 +217,7 @@ func TestSupportCompromised(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errOut)
 	}
-	for _, want := range []string{"password treated as compromised", "session_version:  bumped", "sessions:         ended in " + e.Config.Sessions.Name, "killed (1 unexpired code(s), 1 unexpired link(s) removed)", "reset link:       mailed"} {
+	for _, want := range []string{"password treated as compromised", "session_version:  bumped", "sessions:         ended in " + e.Config.Sessions.Name, "killed (1 unexpired code(s), 1 unexpired link(s), 0 unexpired grant(s) removed)", "reset link:       mailed"} {
 		if e.Config.UsersBackend == "webhook" && (strings.HasPrefix(want, "session_version") || strings.HasPrefix(want, "sessions:")) {
 			continue
 		}
@@ -463,5 +463,52 @@ func TestSupportCompromisedAfterChangeElsewhere(t *testing.T) {
 	}
 	if !e.PasswordIs(t, a.ID, pw) {
 		t.Error("the password did not change")
+	}
+}
+
+// An outstanding two-step grant: state names it a grant, not a link;
+// compromised kills it and counts it as one, and completing with it is
+// then refused.
+func TestSupportCompromisedKillsGrant(t *testing.T) {
+	e := apptest.New(t, nil)
+	a := e.AddAccount(t)
+	requestCode(t, e, a.Email)
+	r := e.Post(t, "/auth/otp", apptest.JSON(map[string]string{"action": "verify", "email": a.Email, "otp": e.LastCode(t, a.Email)}))
+	grant, _ := r.JSON["grant"].(string)
+	if r.Status != 200 || grant == "" {
+		t.Fatalf("verify: %d %s", r.Status, r.Body)
+	}
+
+	_, out, _ := runSupport(t, e, "support", "state", "--json", a.ID)
+	var doc stateDoc
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not JSON: %v\n%s", err, out)
+	}
+	if doc.Live != "grant" || doc.Link == nil || !doc.Link.Live {
+		t.Errorf("state with a grant: live %q link %+v, want a live grant", doc.Live, doc.Link)
+	}
+	_, human, _ := runSupport(t, e, "support", "state", a.ID)
+	if !strings.Contains(human, "a two-step grant (never mailed)") {
+		t.Errorf("state does not call the grant one:\n%s", human)
+	}
+
+	e.Clock.Advance(e.Config.Reset.MinSendInterval)
+	code, out, errOut := runSupport(t, e, "support", "compromised", a.ID)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "0 unexpired link(s), 1 unexpired grant(s)") {
+		t.Errorf("the kill does not count the grant as one:\n%s", out)
+	}
+	line := auditLines(t, errOut)[0]
+	if line["grants_killed"] != 1.0 || line["links_killed"] != 0.0 {
+		t.Errorf("audit: grants_killed %v links_killed %v, want 1 and 0", line["grants_killed"], line["links_killed"])
+	}
+	r = e.Post(t, "/auth/otp", apptest.JSON(map[string]string{"action": "complete", "grant": grant, "new_password": "an attacker's passphrase 55"}))
+	if r.Status != 400 {
+		t.Errorf("complete with the grant after compromised: %d %s, want 400", r.Status, r.Body)
+	}
+	if !e.PasswordIs(t, a.ID, a.Password) {
+		t.Error("the killed grant changed the password")
 	}
 }

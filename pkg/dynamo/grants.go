@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/expression"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/passreset/passreset/pkg/reset"
 )
@@ -12,7 +13,11 @@ import (
 // A grant (reset.VerifyCode) is stored as a link is, "link#<hash>", under
 // a hash of its own domain, so it is found, used, claimed and finished by
 // the link methods, and no link route can use it. It is made from a code
-// here.
+// here, and marked (attrGrant) so that the support commands can tell it
+// from a mailed link.
+
+// attrGrant, true on a link item, says it is a grant, never mailed.
+const attrGrant = "grant"
 
 // ExchangeCode deletes the name's code and stores grant in its place as
 // the account's latest record, in one transaction: conditioned as
@@ -40,6 +45,7 @@ func (s *Store) ExchangeCode(ctx context.Context, rec reset.CodeRecord, grant re
 	if err != nil {
 		return err
 	}
+	put.Put.Item[attrGrant] = &types.AttributeValueMemberBOOL{Value: true}
 	return s.transact(ctx, reset.ErrInvalidCode,
 		transactUpdate(s.tokens, keyOf(stateKey(rec.Subject)), name),
 		transactUpdate(s.tokens, keyOf(ownerKey(rec.Owner)), own),

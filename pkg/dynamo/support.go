@@ -117,13 +117,18 @@ func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner 
 		if len(link) > 0 {
 			exp, _ := link.num(attrExpiresAt)
 			sv, _ := link.num(attrLinkSV)
+			grant, _ := link.flag(attrGrant)
 			st.Link = &reset.LinkState{
+				Grant:          grant,
 				ExpiresAt:      time.Unix(exp, 0),
 				SessionVersion: sv,
 				Live:           exp > unix(now),
 				FromSupport:    own.str(attrSupportLink) == latest,
 			}
-			if st.Link.Live {
+			switch {
+			case st.Link.Live && grant:
+				st.Live = "grant"
+			case st.Link.Live:
 				st.Live = "link"
 			}
 		}
@@ -132,7 +137,7 @@ func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner 
 }
 
 // KillSecrets unnames the owner's latest record first: that one write
-// kills every code and link of the account, since using one is
+// kills every code, link and grant of the account, since using one is
 // conditioned on it being the latest (ConsumeCode, ConsumeLink, the
 // claims). Then it clears up: the names' codes, and the links the names
 // and the owner point at, so nothing stale is left to read.
@@ -192,7 +197,11 @@ func (s *Store) KillSecrets(ctx context.Context, names []reset.NameKey, owner st
 			return killed, fmt.Errorf("delete link: %w", err)
 		}
 		if old := item(out.Attributes); len(old) > 0 && stillValid(old, attrExpiresAt, now) {
-			killed.Links++
+			if grant, _ := old.flag(attrGrant); grant {
+				killed.Grants++
+			} else {
+				killed.Links++
+			}
 		}
 	}
 	return killed, nil

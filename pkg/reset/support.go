@@ -31,10 +31,11 @@ type SupportStore interface {
 	// the session_version each record was issued under is reported, and
 	// Support checks it against the account's.
 	RecoveryState(ctx context.Context, names []NameKey, owner string, limits StateLimits, now time.Time) (RecoveryState, error)
-	// KillSecrets makes every code and link of the owner unusable: it
-	// unnames the owner's latest record, which is what every use is
-	// conditioned on, then deletes the names' codes and the links they
-	// and the owner name. It reports what it removed that was unexpired.
+	// KillSecrets makes every code, link and grant of the owner unusable:
+	// it unnames the owner's latest record, which is what every use is
+	// conditioned on, then deletes the names' codes and the links and
+	// grants they and the owner name. It reports what it removed that was
+	// unexpired.
 	KillSecrets(ctx context.Context, names []NameKey, owner string, now time.Time) (Killed, error)
 	// MarkSupportLink records the link as issued by Support.Compromised,
 	// if it is still the owner's latest record.
@@ -87,9 +88,11 @@ type RecoveryState struct {
 	Sends    Counter
 	Failures Counter
 	// Live says which of the account's records is the one that works now:
-	// "code", "link" or "" for none.
+	// "code", "link", "grant" (a two-step grant, never mailed) or "" for
+	// none.
 	Live string
-	// Link is the account's latest link, when its latest record is one.
+	// Link is the account's latest link or grant, when its latest record
+	// is one.
 	Link *LinkState
 	// NoticeAt is when the owner was last told of guessing at its codes.
 	NoticeAt time.Time
@@ -121,8 +124,10 @@ type CodeState struct {
 	Live bool
 }
 
-// LinkState is the account's latest link.
+// LinkState is the account's latest link or grant.
 type LinkState struct {
+	// Grant: a two-step grant (VerifyCode), never mailed; else a link.
+	Grant     bool
 	ExpiresAt time.Time
 	// SessionVersion is the account's session_version it was issued under.
 	SessionVersion int64
@@ -135,7 +140,7 @@ type LinkState struct {
 
 // Killed is what KillSecrets removed.
 type Killed struct {
-	Codes, Links int
+	Codes, Links, Grants int
 	// Latest: the account had a latest record, now unnamed.
 	Latest bool
 }
@@ -397,7 +402,7 @@ func (p *Support) recoveryState(ctx context.Context, acct Account, names []NameK
 				st.Live = "code"
 			}
 		}
-	case "link":
+	case "link", "grant":
 		if st.Link == nil || !st.Link.Live {
 			st.Live = ""
 		}
