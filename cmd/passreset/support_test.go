@@ -512,3 +512,41 @@ func TestSupportCompromisedKillsGrant(t *testing.T) {
 		t.Error("the killed grant changed the password")
 	}
 }
+
+// A reset's receipt does not outlive compromised: a repeat of a reset
+// with a code or a link, within the retry window, is refused after it
+// rather than told the old success.
+func TestSupportCompromisedDeletesReceipts(t *testing.T) {
+	e := apptest.New(t, nil)
+	byCode, byLink := e.AddAccount(t), e.AddAccount(t)
+	requestCode(t, e, byCode.Email)
+	code := e.LastCode(t, byCode.Email)
+	const pw = "a passphrase set before 41"
+	if got := resetWithCode(t, e, byCode.Email, code, pw); got != 200 {
+		t.Fatalf("reset with the code: %d", got)
+	}
+	if r := e.Post(t, "/auth/request-reset-password", apptest.JSON(map[string]string{"email": byLink.Email})); r.Status != 200 {
+		t.Fatalf("request link: %d %s", r.Status, r.Body)
+	}
+	token := e.LastToken(t, byLink.Email)
+	if got := resetWithLink(t, e, token, pw); got != 200 {
+		t.Fatalf("reset with the link: %d", got)
+	}
+	// The repeats are answered with their success, before.
+	if got := resetWithCode(t, e, byCode.Email, code, pw); got != 200 {
+		t.Fatalf("repeat of the code reset: %d, want 200", got)
+	}
+	if got := resetWithLink(t, e, token, pw); got != 200 {
+		t.Fatalf("repeat of the link reset: %d, want 200", got)
+	}
+	for _, a := range []apptest.Account{byCode, byLink} {
+		// The mail may be refused by MIN_SEND_INTERVAL: the kill stands.
+		runSupport(t, e, "support", "compromised", a.ID)
+	}
+	if got := resetWithCode(t, e, byCode.Email, code, pw); got != 400 {
+		t.Errorf("repeat of the code reset after compromised: %d, want 400", got)
+	}
+	if got := resetWithLink(t, e, token, pw); got != 400 {
+		t.Errorf("repeat of the link reset after compromised: %d, want 400", got)
+	}
+}

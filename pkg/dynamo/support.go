@@ -140,7 +140,11 @@ func (s *Store) RecoveryState(ctx context.Context, names []reset.NameKey, owner 
 // kills every code, link and grant of the account, since using one is
 // conditioned on it being the latest (ConsumeCode, ConsumeLink, the
 // claims). Then it clears up: the names' codes, and the links the names
-// and the owner point at, so nothing stale is left to read.
+// and the owner point at, so nothing stale is left to read. It deletes the
+// receipts it finds by the same keys, the names' codes' and those links',
+// so that a repeat of a reset done before is refused after it (a receipt
+// of a link no name or owner points at any more is not found, and stands
+// until its window ends: see reset/retry.go).
 func (s *Store) KillSecrets(ctx context.Context, names []reset.NameKey, owner string, now time.Time) (reset.Killed, error) {
 	var killed reset.Killed
 	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
@@ -185,6 +189,21 @@ func (s *Store) KillSecrets(ctx context.Context, names []reset.NameKey, owner st
 		}
 		if h := old.str(attrLinkHash); h != "" {
 			links[h] = true
+		}
+	}
+	receipts := []string{}
+	for _, n := range names {
+		receipts = append(receipts, reset.ReceiptOfCode(n.Subject))
+	}
+	for h := range links {
+		receipts = append(receipts, reset.ReceiptOfToken(reset.TokenHash(h)))
+	}
+	for _, of := range receipts {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: aws.String(s.tokens),
+			Key:       keyOf(receiptKey(of)),
+		}); err != nil {
+			return killed, fmt.Errorf("delete receipt: %w", err)
 		}
 	}
 	for h := range links {

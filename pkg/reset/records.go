@@ -61,8 +61,8 @@ func linkURL(base string, t Token) string {
 // password and no code: only a keyed hash of the code or token used and of
 // the new password, which tells nothing without both.
 type Receipt struct {
-	// Of names what it is the receipt of: a name's code (receiptOfCode)
-	// or a link or grant token (receiptOfToken).
+	// Of names what it is the receipt of: a name's code (ReceiptOfCode)
+	// or a link or grant token (ReceiptOfToken).
 	Of string
 	// KeyID is the code key MAC was made with; "" when the token itself
 	// keys it.

@@ -31,22 +31,38 @@ import (
 // request against the per-IP limit, which every completion takes before
 // anything else: a client that repeats is making requests.
 
+// What a receipt stands for, and what not: that this very request set
+// the password once, within retryWindow. It is not that the password is
+// still the one it set. Within the window a password changed since (by
+// another reset, or elsewhere: the service is not told) leaves the
+// receipt standing, and its repeat is still told "success", though it
+// changes nothing. Support.Compromised deletes the receipts it can find
+// from what it knows (the names' codes, the owner's latest and the names'
+// newest links), so a repeat after it is refused; one of a link an older
+// record replaced is not found and stands until its window ends.
+//
+// A repeat is recognised only after a success that was recorded: a
+// two-phase completion (webhook, Cognito) whose set-password answer was
+// lost (a timeout) leaves no receipt, so its repeat is refused as
+// invalid. A verify leaves none either: its code is exchanged, and a
+// client that lost the grant asks for a new code.
+
 // retryWindow is how long after a success its repeat is answered with
-// it: longer than any client's timeout and retry, short enough that an
-// old receipt cannot stand for a password changed since.
+// it: longer than any client's timeout and retry, and short, since a
+// receipt may outlive the password it set (above).
 const retryWindow = 2 * time.Minute
 
-// receiptOfCode names the receipt of the code of a name (subject): a
+// ReceiptOfCode names the receipt of the code of a name (subject): a
 // name has one code at a time, so one receipt.
-func receiptOfCode(subject string) string { return "code#" + subject }
+func ReceiptOfCode(subject string) string { return "code#" + subject }
 
-// receiptOfToken names the receipt of a link or grant by its stored hash.
-func receiptOfToken(h TokenHash) string { return "token#" + string(h) }
+// ReceiptOfToken names the receipt of a link or grant by its stored hash.
+func ReceiptOfToken(h TokenHash) string { return "token#" + string(h) }
 
 // codeReceipt is the receipt a code reset leaves, keyed with the code key.
 func codeReceipt(key Key, rec CodeRecord, code Code, newPassword string, now time.Time) Receipt {
 	return Receipt{
-		Of:       receiptOfCode(rec.Subject),
+		Of:       ReceiptOfCode(rec.Subject),
 		KeyID:    key.ID,
 		RecordID: rec.ID,
 		MAC:      mac(key, "receipt", rec.Subject, rec.ID, string(code), newPassword),
@@ -59,7 +75,7 @@ func codeReceipt(key Key, rec CodeRecord, code Code, newPassword string, now tim
 // HMAC key, as with linkRecipient).
 func tokenReceipt(t Token, h TokenHash, newPassword string, now time.Time) Receipt {
 	return Receipt{
-		Of:    receiptOfToken(h),
+		Of:    ReceiptOfToken(h),
 		MAC:   mac(Key{Secret: []byte(t)}, "receipt", newPassword),
 		Until: now.Add(retryWindow),
 	}
@@ -76,7 +92,7 @@ func (s *Service) repeatsCodeReset(ctx context.Context, l Lookup, code Code, new
 		return false
 	}
 	subject := subject(subjectKey, l)
-	return s.repeats(ctx, receiptOfCode(subject), now, func(r Receipt) (string, bool) {
+	return s.repeats(ctx, ReceiptOfCode(subject), now, func(r Receipt) (string, bool) {
 		key, err := s.keys.ByID(ctx, r.KeyID)
 		if err != nil {
 			s.log.WarnContext(ctx, "retry: code key", "kid", r.KeyID, "error", err)
@@ -90,7 +106,7 @@ func (s *Service) repeatsCodeReset(ctx context.Context, l Lookup, code Code, new
 // stored hash h, and newPassword repeats one that succeeded within
 // retryWindow.
 func (s *Service) repeatsTokenReset(ctx context.Context, t Token, h TokenHash, newPassword string, now time.Time) bool {
-	return s.repeats(ctx, receiptOfToken(h), now, func(Receipt) (string, bool) {
+	return s.repeats(ctx, ReceiptOfToken(h), now, func(Receipt) (string, bool) {
 		return mac(Key{Secret: []byte(t)}, "receipt", newPassword), true
 	})
 }
