@@ -20,9 +20,11 @@ import (
 const attrGrant = "grant"
 
 // ExchangeCode deletes the name's code and stores grant in its place as
-// the account's latest record, in one transaction: conditioned as
-// ConsumeCode's, on the very code that was checked, unexpired, unclaimed,
-// and still its owner's latest. Otherwise it fails with
+// the account's latest record, in one transaction: conditioned on the
+// code and the owner's latest record, the very code that was checked,
+// unexpired, unclaimed, and still its owner's latest. The account is not
+// in it (ConsumeCode's users-table condition): it is checked again when
+// the grant is used. Otherwise it fails with
 // reset.ErrInvalidCode, and nothing is written: of racing right guesses
 // one gets a grant. Like a reset, it gives the right guess back to the
 // failure budgets it was counted against.

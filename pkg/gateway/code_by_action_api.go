@@ -63,7 +63,12 @@ func serveOTP(ctx context.Context, flows Flows, req request) (*table, error) {
 		})
 		return otpVerify.granting(grant), err
 	case "complete":
-		grant, newPassword, err := codeAndPassword(body, "grant", "new_password")
+		// Read as text, never as a reset.Code: a grant is a token.
+		grant, err := requiredText(body, "grant")
+		if err != nil {
+			return &otpComplete, err
+		}
+		newPassword, err := requiredText(body, "new_password")
 		if err != nil {
 			return &otpComplete, err
 		}

@@ -106,8 +106,11 @@ type Store interface {
 	ConsumeCode(ctx context.Context, rec CodeRecord, acct Account, newHash string, done Receipt, limit GuessLimit, now time.Time) error
 	// ExchangeCode deletes the code and stores grant, a link that is
 	// never mailed, as the owner's latest record in its place, in one
-	// transaction conditioned as ConsumeCode's: ErrInvalidCode when the
-	// code cannot be used.
+	// transaction conditioned on the code (the one checked, unexpired,
+	// unclaimed) and the owner's latest record: ErrInvalidCode when the
+	// code cannot be used. Unlike ConsumeCode's, nothing in it is
+	// conditioned on the account: that is checked again when the grant is
+	// used.
 	ExchangeCode(ctx context.Context, rec CodeRecord, grant LinkRecord, limit GuessLimit, now time.Time) error
 	// ClaimCode marks the code as being used until now+claimFor, on
 	// condition that it is the one checked, unexpired, unclaimed (or its
