@@ -98,7 +98,7 @@ test('German: the mail, the page, its checks and the server\'s reasons', async (
   await pw.fill('password123');
   await page.getByLabel('Neues Passwort bestätigen').fill('password123');
   await page.getByRole('button', { name: 'Passwort speichern' }).click();
-  await pwError.getByText('Dieses Passwort ist zu gängig.', { exact: false }).waitFor();
+  await pwError.getByText('Dieses Passwort wird zu häufig verwendet.', { exact: false }).waitFor();
   await page.screenshot({ path: join(shots, 'lang-02-de-common.png'), fullPage: true });
 
   const good = 'violet tractor 4 pebble lantern';
