@@ -148,7 +148,11 @@ func TestGrantSingleUse(t *testing.T) {
 	grant := grantFor(t, env, a)
 	// A refused password does not use the grant up.
 	want(t, "weak password", env.Post(t, "/auth/otp", complete(grant, "password")), 400, "")
-	want(t, "the current password", env.Post(t, "/auth/otp", complete(grant, a.Password)), 400, "")
+	// Cognito shows no hash to compare the current password with (its
+	// pool's password history refuses it there: notOnCognito).
+	if apptest.Backend(t) != apptest.BackendCognito {
+		want(t, "the current password", env.Post(t, "/auth/otp", complete(grant, a.Password)), 400, "")
+	}
 	want(t, "complete", env.Post(t, "/auth/otp", complete(grant, "the first new password")), 200, msgReset)
 	want(t, "replayed with another password", env.Post(t, "/auth/otp", complete(grant, "the second new password")), 400, msgInvalidOTP)
 	if !env.PasswordIs(t, a.ID, "the first new password") {
