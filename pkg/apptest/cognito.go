@@ -116,13 +116,18 @@ func (c *cognitoUsers) add(ctx context.Context, a dynamo.NewAccount, plain strin
 	if a.Verified {
 		verified = "true"
 	}
+	attrs := []types.AttributeType{
+		{Name: aws.String("email"), Value: aws.String(a.Email)},
+		{Name: aws.String("email_verified"), Value: aws.String(verified)},
+	}
+	if a.Language != "" {
+		// The standard attribute the service reads the mails' language from.
+		attrs = append(attrs, types.AttributeType{Name: aws.String("locale"), Value: aws.String(a.Language)})
+	}
 	if _, err := c.admin.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
-		UserPoolId: aws.String(c.poolID),
-		Username:   aws.String(name),
-		UserAttributes: []types.AttributeType{
-			{Name: aws.String("email"), Value: aws.String(a.Email)},
-			{Name: aws.String("email_verified"), Value: aws.String(verified)},
-		},
+		UserPoolId:        aws.String(c.poolID),
+		Username:          aws.String(name),
+		UserAttributes:    attrs,
 		TemporaryPassword: aws.String("temporary-" + randomHex(8)),
 		MessageAction:     types.MessageActionTypeSuppress,
 	}); err != nil {
@@ -178,6 +183,7 @@ func (c *cognitoUsers) byID(ctx context.Context, id string) (reset.Account, erro
 		ID:             id,
 		Email:          attr("email"),
 		Username:       aws.ToString(out.Username),
+		Language:       attr("locale"),
 		SessionVersion: int64(c.standIn.passwordSets(aws.ToString(out.Username))),
 		Active: out.Enabled && attr("email_verified") == "true" &&
 			(out.UserStatus == types.UserStatusTypeConfirmed || out.UserStatus == types.UserStatusTypeResetRequired),
