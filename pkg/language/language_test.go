@@ -1,7 +1,9 @@
 package language
 
 import (
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -26,6 +28,27 @@ func TestPreferred(t *testing.T) {
 				t.Errorf("Preferred(%q) = %q, want %q", tt.header, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPreferredLongHeader: a header of a mebibyte is read as its first
+// maxRanges ranges, and reading it allocates about what they take, not
+// what splitting the whole header would.
+func TestPreferredLongHeader(t *testing.T) {
+	first := strings.Repeat("de;q=0.5,", maxRanges-1) + "fr"
+	header := first + strings.Repeat(",en", 1<<20/3)
+	want := Preferred(first)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := Preferred(header)
+	runtime.ReadMemStats(&after)
+	if !slices.Equal(got, want) {
+		t.Errorf("Preferred(1 MiB header) = %q, want its first %d ranges' %q", got, maxRanges, want)
+	}
+	// Splitting the whole header would take 16 bytes per range, over
+	// 5 MiB here; the first ranges take well under 64 KiB.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+		t.Errorf("Preferred(1 MiB header) allocated %d bytes, want under 64 KiB", n)
 	}
 }
 
