@@ -44,7 +44,8 @@ func Preferred(header string) []string {
 				continue
 			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			if err != nil || v < 0 || v > 1 {
+			// Written so that NaN, which compares false, is refused.
+			if err != nil || !(v >= 0 && v <= 1) {
 				continue
 			}
 			q = v

@@ -21,6 +21,7 @@ func TestPreferred(t *testing.T) {
 		{"malformed dropped", "<script>, de;q=x, fr;q=2, en;foo=1, es ; q=0.3", []string{"es"}},
 		{"uppercase Q", "de;Q=0.2, fr", []string{"fr", "de"}},
 		{"underscore", "pt_BR", []string{"pt_BR"}},
+		{"q not a number", "fr;q=NaN, it;q=nan, en;q=inf, es;q=-0, de;q=0.5", []string{"de"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
