@@ -283,6 +283,8 @@ func TestOverrideRefused(t *testing.T) {
 		{"hole in a script", "en/changed.html", "<script>var at = '{{.At}}';</script>", "script"},
 		{"hole in a style attribute", "de/guessing.html", `<p style="color: {{.App}}">x</p>`, "style"},
 		{"template syntax", "fr/changed.txt", "Subject: x\n\n{{if .At}}{{.At}}{{end}}\n", "fr/changed.txt"},
+		{"a lone CR in a subject", "de/code.txt", "Subject: Code\rBcc: eve@example.test\n\n{{.Code}}\n", "de/code.txt"},
+		{"a tab in a subject", "fr/link.txt", "Subject: x\ty\n\n{{.Link}}\n", "fr/link.txt"},
 		{"support line of two lines", "en/support.txt", "Write to\n{{.Support}}\n", "support.txt"},
 		{"support line without the address", "en/support.txt", "Write to us.\n", "{{.Support}}"},
 		{"a misspelt file", "de/cod.txt", "Subject: x\n\n{{.Code}}\n", "de/cod.txt"},
