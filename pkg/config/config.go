@@ -677,15 +677,21 @@ func (r *reader) address(name string) string {
 	return v
 }
 
+// dnsHostPort is a host as httpsURL allows it: a DNS name, and a port.
+var dnsHostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$`)
+
 // httpsURL is an optional absolute https URL: an image the mails and the
-// page load, which an http URL would make mixed content.
+// page load, which an http URL would make mixed content. Its host must be
+// a plain DNS name, with a port or not (dnsHostPort): the page puts it in
+// its Content-Security-Policy, where url.Parse's tolerance of ";" or "'"
+// in a host would let the value add directives or sources.
 func (r *reader) httpsURL(name string) string {
 	v := r.text(name)
 	if v == "" {
 		return ""
 	}
 	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+	if err != nil || u.Scheme != "https" || !dnsHostPort.MatchString(u.Host) || u.User != nil {
 		r.fail(name, fmt.Sprintf("is %q; want an absolute https URL, like https://example.com/logo.png", v))
 	}
 	return v
