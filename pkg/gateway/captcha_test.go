@@ -23,7 +23,7 @@ import (
 // before any DynamoDB call; anything else is the family's "invalid body"
 // 400, the provider's failures included.
 
-const captchaSiteKey = "0x4AAAAAAAtest-site-key"
+const captchaSiteKey = captchatest.SiteKey
 
 // captchaEnv is a service with the bot defence on, verifying with a
 // local stand-in of the provider's API.
@@ -66,7 +66,7 @@ var invalidBody = map[string]string{
 // TestCaptchaSendRoutes: a good token sends as before; no token, a refused
 // one, and a provider that fails are the 400, with no DynamoDB or SES call,
 // so no limit moves; and the provider is asked with the secret, the token
-// and API Gateway's source IP.
+// and API Gateway's source IP, and hCaptcha with the site key.
 func TestCaptchaSendRoutes(t *testing.T) {
 	t.Parallel()
 	for _, provider := range []string{"turnstile", "hcaptcha"} {
@@ -109,6 +109,9 @@ func TestCaptchaSendRoutes(t *testing.T) {
 				last := reqs[len(reqs)-1]
 				if last.Problem != "" || last.Method != "POST" || last.Secret != captchatest.Secret || last.Response != captchatest.Good || last.Remote != apptest.DefaultIP {
 					t.Errorf("provider got %+v; want a form POST of the secret, the token and %s", redacted(last), apptest.DefaultIP)
+				}
+				if wantKey := map[string]string{"hcaptcha": captchaSiteKey}[provider]; last.SiteKey != wantKey {
+					t.Errorf("provider got sitekey %q, want %q (hCaptcha's only)", last.SiteKey, wantKey)
 				}
 			})
 		}
