@@ -374,7 +374,7 @@ func (r *reader) captcha() Captcha {
 		Provider:  captcha.Provider(r.text("CAPTCHA_PROVIDER")),
 		SiteKey:   r.text("CAPTCHA_SITE_KEY"),
 		Secret:    captcha.NewSecret(r.text("CAPTCHA_SECRET")),
-		VerifyURL: r.optionalURL("CAPTCHA_VERIFY_URL"),
+		VerifyURL: r.verifyURL("CAPTCHA_VERIFY_URL"),
 	}
 	if c.Provider == "" {
 		for _, name := range []string{"CAPTCHA_SITE_KEY", "CAPTCHA_SECRET", "CAPTCHA_VERIFY_URL"} {
@@ -394,6 +394,21 @@ func (r *reader) captcha() Captcha {
 		r.fail("CAPTCHA_SECRET", "has a space or line break (a secret pasted with its newline?); its value is not shown")
 	}
 	return c
+}
+
+// verifyURL is the siteverify URL a test points the functions at: https,
+// or http to a loopback host only (a stand-in on the same machine), since
+// the secret travels in the request's body.
+func (r *reader) verifyURL(name string) string {
+	v := r.optionalURL(name)
+	if u, err := url.Parse(v); v != "" && err == nil && u.Scheme == "http" {
+		switch u.Hostname() {
+		case "127.0.0.1", "::1", "localhost":
+		default:
+			r.fail(name, fmt.Sprintf("is %q; want https, or http to 127.0.0.1, ::1 or localhost: the secret is sent to it", v))
+		}
+	}
+	return v
 }
 
 // reader collects every problem instead of stopping at the first.
