@@ -5,7 +5,8 @@
 //
 // Four calls of the Cognito user pools API do all of it: ListUsers and
 // AdminGetUser to find, AdminGetUser and AdminSetUserPassword to set,
-// AdminUserGlobalSignOut to end sessions. The functions' role needs those four on the one pool.
+// AdminUserGlobalSignOut to end sessions. Each function is granted, on the
+// one pool, only those of them it calls (template.yaml).
 package cognito
 
 import (
@@ -63,9 +64,10 @@ type UserPoolAPI interface {
 //     which kills outstanding codes more often than needed, a stricter
 //     rule that is acceptable; and two changes inside the stamp's
 //     resolution (fractions of a second in Cognito's answers, a whole
-//     second in cognito-local's) leave it equal. AWS documents the stamp only as "when the item was
-//     modified"; that a password change moves it is what cognito-local
-//     does and what this package assumes of Cognito.
+//     second in cognito-local's) leave it equal. AWS documents the stamp
+//     only as "when the item was modified"; that a password change moves
+//     it is what cognito-local does and what this package assumes of
+//     Cognito.
 //   - Active: see active.
 type Directory struct {
 	client UserPoolAPI
