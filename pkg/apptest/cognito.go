@@ -83,7 +83,7 @@ func (e *Env) startCognito(t testing.TB) (*cognitoUsers, Settings, string) {
 	if err != nil {
 		t.Fatalf("apptest: CreateUserPoolClient: %v", err)
 	}
-	s := newCognitoStandIn(emu.Endpoint)
+	s := newCognitoStandIn(emu.Endpoint, poolID)
 	t.Cleanup(s.srv.Close)
 	u := &cognitoUsers{
 		admin: admin, poolID: poolID, clientID: aws.ToString(client.UserPoolClient.ClientId),
@@ -116,13 +116,18 @@ func (c *cognitoUsers) add(ctx context.Context, a dynamo.NewAccount, plain strin
 	if a.Verified {
 		verified = "true"
 	}
+	attrs := []types.AttributeType{
+		{Name: aws.String("email"), Value: aws.String(a.Email)},
+		{Name: aws.String("email_verified"), Value: aws.String(verified)},
+	}
+	if a.Language != "" {
+		// The standard attribute the service reads the mails' language from.
+		attrs = append(attrs, types.AttributeType{Name: aws.String("locale"), Value: aws.String(a.Language)})
+	}
 	if _, err := c.admin.AdminCreateUser(ctx, &cip.AdminCreateUserInput{
-		UserPoolId: aws.String(c.poolID),
-		Username:   aws.String(name),
-		UserAttributes: []types.AttributeType{
-			{Name: aws.String("email"), Value: aws.String(a.Email)},
-			{Name: aws.String("email_verified"), Value: aws.String(verified)},
-		},
+		UserPoolId:        aws.String(c.poolID),
+		Username:          aws.String(name),
+		UserAttributes:    attrs,
 		TemporaryPassword: aws.String("temporary-" + randomHex(8)),
 		MessageAction:     types.MessageActionTypeSuppress,
 	}); err != nil {
@@ -178,6 +183,7 @@ func (c *cognitoUsers) byID(ctx context.Context, id string) (reset.Account, erro
 		ID:             id,
 		Email:          attr("email"),
 		Username:       aws.ToString(out.Username),
+		Language:       attr("locale"),
 		SessionVersion: int64(c.standIn.passwordSets(aws.ToString(out.Username))),
 		Active: out.Enabled && attr("email_verified") == "true" &&
 			(out.UserStatus == types.UserStatusTypeConfirmed || out.UserStatus == types.UserStatusTypeResetRequired),
@@ -267,11 +273,13 @@ func (c *cognitoUsers) sessionsOf(_ context.Context, id string) (int, error) {
 // cognitoStandIn sits between the service and cognito-local. It answers
 // AdminUserGlobalSignOut, which the emulator lacks, as Cognito answers it
 // for a user it has (an empty object), and ends the user's recorded
-// sessions; it passes every other call on, noting each
-// AdminSetUserPassword the emulator accepted.
+// sessions, but only in the Env's pool: another is answered as Cognito
+// answers a pool it does not have. It passes every other call on, noting
+// each AdminSetUserPassword the emulator accepted.
 type cognitoStandIn struct {
 	srv      *httptest.Server
 	emulator string
+	poolID   string
 	client   *http.Client
 
 	mu       sync.Mutex
@@ -279,9 +287,9 @@ type cognitoStandIn struct {
 	sessions map[string]int // user name -> sessions open
 }
 
-func newCognitoStandIn(emulatorEndpoint string) *cognitoStandIn {
+func newCognitoStandIn(emulatorEndpoint, poolID string) *cognitoStandIn {
 	s := &cognitoStandIn{
-		emulator: emulatorEndpoint, client: &http.Client{},
+		emulator: emulatorEndpoint, poolID: poolID, client: &http.Client{},
 		sets: map[string]int{}, sessions: map[string]int{},
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -297,9 +305,16 @@ func (s *cognitoStandIn) serve(w http.ResponseWriter, r *http.Request) {
 	// "AWSCognitoIdentityProviderService.AdminSetUserPassword" -> "AdminSetUserPassword"
 	op := r.Header.Get("X-Amz-Target")
 	op = op[strings.LastIndexByte(op, '.')+1:]
-	var body struct{ Username string }
+	var body struct{ UserPoolId, Username string }
 	if err := json.Unmarshal(raw, &body); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if op == "AdminUserGlobalSignOut" && body.UserPoolId != s.poolID {
+		msg, _ := json.Marshal("User pool " + body.UserPoolId + " does not exist.")
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"__type":"ResourceNotFoundException","message":%s}`, msg)
 		return
 	}
 	if op == "AdminUserGlobalSignOut" {

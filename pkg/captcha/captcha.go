@@ -1,7 +1,8 @@
 // Package captcha verifies a bot-defence token with its provider's
 // siteverify API: Cloudflare Turnstile or hCaptcha. Both take the same
-// form-encoded POST (secret, response, remoteip) and answer JSON with
-// "success" and "error-codes", so one Verifier speaks to either.
+// form-encoded POST (secret, response, remoteip; hCaptcha also sitekey)
+// and answer JSON with "success" and "error-codes", so one Verifier speaks
+// to either.
 //
 // Verify fails closed: a provider that is down, slow, or answers anything
 // but a well-formed success refuses the token. Nothing here retries: a
@@ -117,14 +118,21 @@ const Timeout = 3 * time.Second
 // Verifier checks tokens with one provider.
 type Verifier struct {
 	provider  Provider
+	siteKey   string
 	secret    Secret
 	verifyURL string
 	client    *http.Client
 }
 
-// New returns a Verifier for provider with secret, at verifyURL (the
-// provider's own when ""), over client (a client with Timeout when nil).
-func New(provider Provider, secret Secret, verifyURL string, client *http.Client) (*Verifier, error) {
+// New returns a Verifier for provider's site siteKey with secret, at
+// verifyURL (the provider's own when ""), over client (a client with
+// Timeout when nil).
+//
+// hCaptcha is sent the site key, as it recommends: one secret serves
+// every site key of an account, and only the site key sent makes it
+// refuse a token solved on another of them. Turnstile's secret is the
+// widget's own, and its siteverify takes no site key.
+func New(provider Provider, siteKey string, secret Secret, verifyURL string, client *http.Client) (*Verifier, error) {
 	if !provider.Known() {
 		return nil, fmt.Errorf("captcha provider %q: want %s or %s", provider, Turnstile, HCaptcha)
 	}
@@ -137,7 +145,7 @@ func New(provider Provider, secret Secret, verifyURL string, client *http.Client
 	if client == nil {
 		client = &http.Client{Timeout: Timeout}
 	}
-	return &Verifier{provider: provider, secret: secret, verifyURL: verifyURL, client: client}, nil
+	return &Verifier{provider: provider, siteKey: siteKey, secret: secret, verifyURL: verifyURL, client: client}, nil
 }
 
 // Provider is the verifier's provider.
@@ -167,6 +175,9 @@ func (v *Verifier) Verify(ctx context.Context, token, remoteIP string) error {
 	form := url.Values{"secret": {v.secret.value}, "response": {token}}
 	if remoteIP != "" {
 		form.Set("remoteip", remoteIP)
+	}
+	if v.provider == HCaptcha && v.siteKey != "" {
+		form.Set("sitekey", v.siteKey)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.verifyURL, strings.NewReader(form.Encode()))
 	if err != nil {

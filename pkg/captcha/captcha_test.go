@@ -13,12 +13,13 @@ import (
 
 // TestVerify: a token is good only when the stand-in says success; every
 // other answer, and no answer, is an error, and the request is the
-// documented form POST of secret, response and remoteip.
+// documented form POST of secret, response and remoteip, with the site
+// key for hCaptcha.
 func TestVerify(t *testing.T) {
 	t.Parallel()
 	standIn := captchatest.New(t)
 	for _, p := range []captcha.Provider{captcha.Turnstile, captcha.HCaptcha} {
-		v, err := captcha.New(p, captcha.NewSecret(captchatest.Secret), standIn.URL, nil)
+		v, err := captcha.New(p, captchatest.SiteKey, captcha.NewSecret(captchatest.Secret), standIn.URL, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,9 +57,13 @@ func TestVerify(t *testing.T) {
 			})
 		}
 	}
-	for _, r := range standIn.Requests() {
+	for i, r := range standIn.Requests() {
 		if r.Problem != "" {
 			t.Errorf("stand-in: %s", r.Problem)
+		}
+		// Turnstile's calls come first: its siteverify takes no site key.
+		if wantKey := map[bool]string{true: "", false: captchatest.SiteKey}[i < 6]; r.SiteKey != wantKey {
+			t.Errorf("call %d: stand-in got sitekey %q, want %q", i, r.SiteKey, wantKey)
 		}
 		if r.Secret != captchatest.Secret || r.Remote != "198.51.100.7" || r.Response == "" {
 			t.Errorf("stand-in got secret %t, remoteip %q, response %q; want the secret, 198.51.100.7 and the token", r.Secret == captchatest.Secret, r.Remote, r.Response)
@@ -74,12 +79,27 @@ func TestVerify(t *testing.T) {
 func TestVerifyWrongSecret(t *testing.T) {
 	t.Parallel()
 	standIn := captchatest.New(t)
-	v, err := captcha.New(captcha.Turnstile, captcha.NewSecret("not-the-secret"), standIn.URL, nil)
+	v, err := captcha.New(captcha.Turnstile, captchatest.SiteKey, captcha.NewSecret("not-the-secret"), standIn.URL, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := v.Verify(context.Background(), captchatest.Good, ""); !errors.Is(err, captcha.ErrRefused) || !strings.Contains(err.Error(), "invalid-input-secret") {
 		t.Errorf("got %v, want ErrRefused naming invalid-input-secret", err)
+	}
+}
+
+// TestVerifyOtherSiteKey: hCaptcha is told the site key, so a token
+// solved on another site key of the same account (the same secret) is
+// refused.
+func TestVerifyOtherSiteKey(t *testing.T) {
+	t.Parallel()
+	standIn := captchatest.New(t)
+	v, err := captcha.New(captcha.HCaptcha, "another-site-key", captcha.NewSecret(captchatest.Secret), standIn.URL, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Verify(context.Background(), captchatest.Good, "198.51.100.7"); !errors.Is(err, captcha.ErrRefused) || !strings.Contains(err.Error(), "sitekey-secret-mismatch") {
+		t.Errorf("got %v, want ErrRefused naming sitekey-secret-mismatch", err)
 	}
 }
 
@@ -89,7 +109,7 @@ func TestVerifyDown(t *testing.T) {
 	srv := httptest.NewServer(nil)
 	url := srv.URL
 	srv.Close()
-	v, err := captcha.New(captcha.HCaptcha, captcha.NewSecret(captchatest.Secret), url, nil)
+	v, err := captcha.New(captcha.HCaptcha, captchatest.SiteKey, captcha.NewSecret(captchatest.Secret), url, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,10 +133,10 @@ func TestProviders(t *testing.T) {
 			t.Errorf("%s: got %q", c.p, got)
 		}
 	}
-	if _, err := captcha.New("recaptcha", captcha.NewSecret("s"), "", nil); err == nil {
+	if _, err := captcha.New("recaptcha", "k", captcha.NewSecret("s"), "", nil); err == nil {
 		t.Error("New accepted an unknown provider")
 	}
-	if _, err := captcha.New(captcha.Turnstile, captcha.Secret{}, "", nil); err == nil {
+	if _, err := captcha.New(captcha.Turnstile, "k", captcha.Secret{}, "", nil); err == nil {
 		t.Error("New accepted an empty secret")
 	}
 }

@@ -5,7 +5,8 @@
 //
 // Four calls of the Cognito user pools API do all of it: ListUsers and
 // AdminGetUser to find, AdminGetUser and AdminSetUserPassword to set,
-// AdminUserGlobalSignOut to end sessions. The functions' role needs those four on the one pool.
+// AdminUserGlobalSignOut to end sessions. Each function is granted, on the
+// one pool, only those of them it calls (template.yaml).
 package cognito
 
 import (
@@ -63,9 +64,10 @@ type UserPoolAPI interface {
 //     which kills outstanding codes more often than needed, a stricter
 //     rule that is acceptable; and two changes inside the stamp's
 //     resolution (fractions of a second in Cognito's answers, a whole
-//     second in cognito-local's) leave it equal. AWS documents the stamp only as "when the item was
-//     modified"; that a password change moves it is what cognito-local
-//     does and what this package assumes of Cognito.
+//     second in cognito-local's) leave it equal. AWS documents the stamp
+//     only as "when the item was modified"; that a password change moves
+//     it is what cognito-local does and what this package assumes of
+//     Cognito.
 //   - Active: see active.
 type Directory struct {
 	client UserPoolAPI
@@ -233,11 +235,12 @@ func attribute(attrs []types.AttributeType, name string) string {
 
 // SetPassword makes plain acct's permanent password with
 // AdminSetUserPassword, if the user is still at version (its
-// SessionVersion when the code or link was issued): reset.ErrAccountChanged
-// when it is not, or when the user was deleted since. It implements
-// reset.Passwords. Cognito takes the password itself, never a hash, and
-// keeps its own: hash is never called, and with this back-end, unlike the
-// others, the plain password leaves the function, to AWS.
+// SessionVersion when the code or link was issued), still active and at
+// acct's email: reset.ErrAccountChanged when it is not, or when the user
+// was deleted since. It implements reset.Passwords. Cognito takes the
+// password itself, never a hash, and keeps its own: hash is never called,
+// and with this back-end, unlike the others, the plain password leaves
+// the function, to AWS.
 //
 // Cognito has no conditional set (no condition, no expected version on
 // AdminSetUserPassword), so the version is read with AdminGetUser first,
@@ -266,7 +269,11 @@ func (d *Directory) SetPassword(ctx context.Context, acct reset.Account, version
 	if err != nil {
 		return err
 	}
-	if current.SessionVersion != version {
+	// The read that checks the version also shows the user as it is
+	// now: one disabled or moved to another address since (inside the
+	// stamp's resolution, so the version did not move) is not the
+	// account the code or link was issued for either.
+	if current.SessionVersion != version || !current.Active || current.Email != acct.Email {
 		return reset.ErrAccountChanged
 	}
 	_, err = d.client.AdminSetUserPassword(ctx, &cognitoidentityprovider.AdminSetUserPasswordInput{

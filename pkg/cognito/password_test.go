@@ -20,6 +20,8 @@ import (
 // cognito-local.
 type fakePool struct {
 	modified time.Time
+	email    string // "" for ada@example.com
+	disabled bool
 	getErr   error
 	setErr   error
 	gets     int
@@ -31,11 +33,15 @@ func (f *fakePool) AdminGetUser(_ context.Context, in *cip.AdminGetUserInput, _ 
 	if f.getErr != nil {
 		return nil, f.getErr
 	}
+	email := f.email
+	if email == "" {
+		email = "ada@example.com"
+	}
 	return &cip.AdminGetUserOutput{
 		Username: in.Username,
-		Enabled:  true, UserStatus: types.UserStatusTypeConfirmed,
+		Enabled:  !f.disabled, UserStatus: types.UserStatusTypeConfirmed,
 		UserAttributes: []types.AttributeType{
-			{Name: aws.String("email"), Value: aws.String("ada@example.com")},
+			{Name: aws.String("email"), Value: aws.String(email)},
 			{Name: aws.String("email_verified"), Value: aws.String("true")},
 		},
 		UserLastModifiedDate: aws.Time(f.modified),
@@ -73,6 +79,11 @@ func TestSetPasswordVersion(t *testing.T) {
 		// A stamp earlier than the one read is no less a different user
 		// (deleted and made again under the same name, a restored pool).
 		{"stamp went back", fakePool{modified: issuedAt.Add(-time.Second)}, reset.ErrAccountChanged, 0},
+		// The same stamp (two changes inside its resolution) with the
+		// user disabled or its address changed: still not the account
+		// the code or link was issued for.
+		{"disabled, same stamp", fakePool{modified: issuedAt, disabled: true}, reset.ErrAccountChanged, 0},
+		{"email changed, same stamp", fakePool{modified: issuedAt, email: "eve@example.com"}, reset.ErrAccountChanged, 0},
 		{"deleted since issue", fakePool{getErr: &types.UserNotFoundException{Message: aws.String("User does not exist.")}}, reset.ErrAccountChanged, 0},
 		{"deleted between read and set", fakePool{modified: issuedAt, setErr: &types.UserNotFoundException{Message: aws.String("User does not exist.")}}, reset.ErrAccountChanged, 0},
 		{"read fails", fakePool{getErr: failure}, failure, 0},

@@ -37,6 +37,12 @@ func TestLoadCaptcha(t *testing.T) {
 			}
 		}
 	}
+	// A stand-in over http on this machine, or any https URL.
+	for _, u := range []string{"http://localhost:8080/siteverify", "http://[::1]:9/siteverify", "https://siteverify.example.test/v"} {
+		if _, err := config.Load(getenv(with(map[string]string{"CAPTCHA_PROVIDER": "hcaptcha", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_VERIFY_URL": u}))); err != nil {
+			t.Errorf("CAPTCHA_VERIFY_URL=%s: %v, want nil", u, err)
+		}
+	}
 	// Without a secret: the page-only function (password-reset) gets none.
 	if _, err := config.Load(getenv(with(map[string]string{"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k"}))); err != nil {
 		t.Errorf("provider and site key without a secret: %v, want nil", err)
@@ -56,6 +62,8 @@ func TestLoadCaptchaErrors(t *testing.T) {
 		{"site key without provider", map[string]string{"CAPTCHA_SITE_KEY": "k"}, "CAPTCHA_SITE_KEY is set but CAPTCHA_PROVIDER is empty"},
 		{"verify URL without provider", map[string]string{"CAPTCHA_VERIFY_URL": "https://x.test/v"}, "CAPTCHA_VERIFY_URL is set but CAPTCHA_PROVIDER is empty"},
 		{"relative verify URL", map[string]string{"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_VERIFY_URL": "/siteverify"}, "CAPTCHA_VERIFY_URL is"},
+		{"verify URL over http to another host", map[string]string{"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_VERIFY_URL": "http://siteverify.example.test/siteverify"}, "CAPTCHA_VERIFY_URL is"},
+		{"verify URL over http to a loopback-looking name", map[string]string{"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_VERIFY_URL": "http://127.0.0.1.example.test/siteverify"}, "CAPTCHA_VERIFY_URL is"},
 		{"secret with a space", map[string]string{"CAPTCHA_PROVIDER": "turnstile", "CAPTCHA_SITE_KEY": "k", "CAPTCHA_SECRET": captchaSecret + " x"}, "CAPTCHA_SECRET has a space"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -374,7 +374,7 @@ func (r *reader) captcha() Captcha {
 		Provider:  captcha.Provider(r.text("CAPTCHA_PROVIDER")),
 		SiteKey:   r.text("CAPTCHA_SITE_KEY"),
 		Secret:    captcha.NewSecret(r.text("CAPTCHA_SECRET")),
-		VerifyURL: r.optionalURL("CAPTCHA_VERIFY_URL"),
+		VerifyURL: r.verifyURL("CAPTCHA_VERIFY_URL"),
 	}
 	if c.Provider == "" {
 		for _, name := range []string{"CAPTCHA_SITE_KEY", "CAPTCHA_SECRET", "CAPTCHA_VERIFY_URL"} {
@@ -394,6 +394,21 @@ func (r *reader) captcha() Captcha {
 		r.fail("CAPTCHA_SECRET", "has a space or line break (a secret pasted with its newline?); its value is not shown")
 	}
 	return c
+}
+
+// verifyURL is the siteverify URL a test points the functions at: https,
+// or http to a loopback host only (a stand-in on the same machine), since
+// the secret travels in the request's body.
+func (r *reader) verifyURL(name string) string {
+	v := r.optionalURL(name)
+	if u, err := url.Parse(v); v != "" && err == nil && u.Scheme == "http" {
+		switch u.Hostname() {
+		case "127.0.0.1", "::1", "localhost":
+		default:
+			r.fail(name, fmt.Sprintf("is %q; want https, or http to 127.0.0.1, ::1 or localhost: the secret is sent to it", v))
+		}
+	}
+	return v
 }
 
 // reader collects every problem instead of stopping at the first.
@@ -677,15 +692,21 @@ func (r *reader) address(name string) string {
 	return v
 }
 
+// dnsHostPort is a host as httpsURL allows it: a DNS name, and a port.
+var dnsHostPort = regexp.MustCompile(`^[A-Za-z0-9.-]+(:[0-9]+)?$`)
+
 // httpsURL is an optional absolute https URL: an image the mails and the
-// page load, which an http URL would make mixed content.
+// page load, which an http URL would make mixed content. Its host must be
+// a plain DNS name, with a port or not (dnsHostPort): the page puts it in
+// its Content-Security-Policy, where url.Parse's tolerance of ";" or "'"
+// in a host would let the value add directives or sources.
 func (r *reader) httpsURL(name string) string {
 	v := r.text(name)
 	if v == "" {
 		return ""
 	}
 	u, err := url.Parse(v)
-	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+	if err != nil || u.Scheme != "https" || !dnsHostPort.MatchString(u.Host) || u.User != nil {
 		r.fail(name, fmt.Sprintf("is %q; want an absolute https URL, like https://example.com/logo.png", v))
 	}
 	return v

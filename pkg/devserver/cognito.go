@@ -2,6 +2,7 @@ package devserver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,19 +45,6 @@ func startUserPool(ctx context.Context) (_ *userPool, err error) {
 			p.Close()
 		}
 	}()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("cognito-local stand-in: %w", err)
-	}
-	target, err := url.Parse(emu.Endpoint)
-	if err != nil {
-		ln.Close()
-		return nil, err
-	}
-	p.server = &http.Server{Handler: signOutStandIn(httputil.NewSingleHostReverseProxy(target)), ReadHeaderTimeout: 10 * time.Second}
-	go p.server.Serve(ln) //nolint:errcheck // Close ends it
-	p.endpoint = "http://" + ln.Addr().String()
-
 	admin := cip.NewFromConfig(function.LocalConfig(), func(o *cip.Options) { o.BaseEndpoint = aws.String(emu.Endpoint) })
 	pool, err := admin.CreateUserPool(ctx, &cip.CreateUserPoolInput{PoolName: aws.String("passreset-dev")})
 	if err != nil {
@@ -82,18 +70,40 @@ func startUserPool(ctx context.Context) (_ *userPool, err error) {
 	}); err != nil {
 		return nil, fmt.Errorf("AdminSetUserPassword: %w", err)
 	}
+
+	// The stand-in, once the pool it signs out in is known.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("cognito-local stand-in: %w", err)
+	}
+	target, err := url.Parse(emu.Endpoint)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	p.server = &http.Server{Handler: signOutStandIn(httputil.NewSingleHostReverseProxy(target), p.id), ReadHeaderTimeout: 10 * time.Second}
+	go p.server.Serve(ln) //nolint:errcheck // Close ends it
+	p.endpoint = "http://" + ln.Addr().String()
 	return p, nil
 }
 
 // signOutStandIn answers AdminUserGlobalSignOut, which cognito-local does
-// not implement, as Cognito does for a user it has (an empty object), and
-// passes every other call on: a reset on the dev stack then ends with the
-// sign-out it makes in AWS instead of a logged failure.
-func signOutStandIn(next http.Handler) http.Handler {
+// not implement, as Cognito does for a user it has (an empty object) in
+// poolID, and for another pool as Cognito does for a pool it does not have;
+// it passes every other call on: a reset on the dev stack then ends with
+// the sign-out it makes in AWS instead of a logged failure.
+func signOutStandIn(next http.Handler, poolID string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".AdminUserGlobalSignOut") {
-			io.Copy(io.Discard, r.Body) //nolint:errcheck // nothing in it is needed
+			var body struct{ UserPoolId string }
+			err := json.NewDecoder(io.LimitReader(r.Body, 64<<10)).Decode(&body)
 			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			if err != nil || body.UserPoolId != poolID {
+				msg, _ := json.Marshal("User pool " + body.UserPoolId + " does not exist.")
+				w.WriteHeader(http.StatusBadRequest)
+				fmt.Fprintf(w, `{"__type":"ResourceNotFoundException","message":%s}`, msg)
+				return
+			}
 			io.WriteString(w, `{}`) //nolint:errcheck // the status is sent
 			return
 		}

@@ -335,7 +335,7 @@ func Captcha(cfg config.Config, sends bool) (gateway.Captcha, error) {
 	if c.Secret.IsZero() {
 		return gateway.Captcha{}, fmt.Errorf("configuration: CAPTCHA_SECRET is required with CAPTCHA_PROVIDER=%s on a function that sends codes or links (the provider's secret key; deployed, CaptchaSecretArn)", c.Provider)
 	}
-	v, err := captcha.New(c.Provider, c.Secret, c.VerifyURL, nil)
+	v, err := captcha.New(c.Provider, c.SiteKey, c.Secret, c.VerifyURL, nil)
 	if err != nil {
 		return gateway.Captcha{}, fmt.Errorf("configuration: CAPTCHA_PROVIDER: %w", err)
 	}

@@ -33,6 +33,19 @@ var enumRoutes = []enumRoute{
 	{"E POST /auth/forgot-password", "POST", "/auth/forgot-password", "userEmail", nil},
 }
 
+// callsBesidesMail is what env.Calls counted, per operation, on every
+// back-end (DynamoDB, Cognito, the hook), without the mail itself, which
+// goes to an account only: the traffic an unknown account must match.
+func callsBesidesMail(env *apptest.Env) map[string]int {
+	calls := map[string]int{}
+	for _, op := range env.Calls.Order() {
+		if op != "SESv2.SendEmail" {
+			calls[op]++
+		}
+	}
+	return calls
+}
+
 func (r enumRoute) request(email string) apptest.Request {
 	m := map[string]string{r.field: email}
 	for k, v := range r.extra {

@@ -437,20 +437,26 @@ func (h *Handler) render(p page, outcome error, acceptLanguage string) events.AP
 	lang := assets.language(acceptLanguage, h.opts.DefaultLanguage)
 	minLen, maxLen := strconv.Itoa(h.opts.minLength()), strconv.Itoa(h.opts.maxLength())
 	texts := assets.texts[lang]
+	// The texts' placeholders, filled once per render: {n} is the bound
+	// a length reason names, and nothing in any other text.
+	fill := func(n string) *strings.Replacer {
+		return strings.NewReplacer("{min}", minLen, "{max}", maxLen, "{n}", n, "{address}", h.opts.SupportAddress)
+	}
+	fillPlain, fillShort, fillLong := fill(""), fill(minLen), fill(maxLen)
 	// text is the named text in the page's language, its numbers and
 	// address filled in; "" for no name.
 	text := func(name string) string {
 		if name == "" {
 			return ""
 		}
-		n := ""
+		r := fillPlain
 		switch name {
 		case reasonText(password.RuleTooShort):
-			n = minLen
+			r = fillShort
 		case reasonText(password.RuleTooLong):
-			n = maxLen
+			r = fillLong
 		}
-		return strings.NewReplacer("{min}", minLen, "{max}", maxLen, "{n}", n, "{address}", h.opts.SupportAddress).Replace(texts[name])
+		return r.Replace(texts[name])
 	}
 	title := text("Title")
 	if h.opts.AppName != "" {

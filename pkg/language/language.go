@@ -15,7 +15,8 @@ import (
 )
 
 // maxRanges bounds the ranges of one Accept-Language header read, so a
-// header of thousands costs no more than a browser's handful.
+// header of thousands costs no more than a browser's handful: the header
+// is cut after that many, and the rest is neither split nor read.
 const maxRanges = 16
 
 // Preferred returns the languages an Accept-Language header asks for,
@@ -28,10 +29,9 @@ func Preferred(header string) []string {
 		q   float64
 	}
 	var ranges []ranged
-	for i, part := range strings.Split(header, ",") {
-		if i == maxRanges {
-			break
-		}
+	// The piece past maxRanges holds the rest of the header, unread.
+	parts := strings.SplitN(header, ",", maxRanges+1)
+	for _, part := range parts[:min(len(parts), maxRanges)] {
 		tag, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		tag = strings.TrimSpace(tag)
 		if !Valid(tag) {
@@ -44,7 +44,8 @@ func Preferred(header string) []string {
 				continue
 			}
 			v, err := strconv.ParseFloat(strings.TrimSpace(value), 64)
-			if err != nil || v < 0 || v > 1 {
+			// Written so that NaN, which compares false, is refused.
+			if err != nil || !(v >= 0 && v <= 1) {
 				continue
 			}
 			q = v

@@ -1,7 +1,9 @@
 package language
 
 import (
+	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -19,6 +21,7 @@ func TestPreferred(t *testing.T) {
 		{"malformed dropped", "<script>, de;q=x, fr;q=2, en;foo=1, es ; q=0.3", []string{"es"}},
 		{"uppercase Q", "de;Q=0.2, fr", []string{"fr", "de"}},
 		{"underscore", "pt_BR", []string{"pt_BR"}},
+		{"q not a number", "fr;q=NaN, it;q=nan, en;q=inf, es;q=-0, de;q=0.5", []string{"de"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -26,6 +29,27 @@ func TestPreferred(t *testing.T) {
 				t.Errorf("Preferred(%q) = %q, want %q", tt.header, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestPreferredLongHeader: a header of a mebibyte is read as its first
+// maxRanges ranges, and reading it allocates about what they take, not
+// what splitting the whole header would.
+func TestPreferredLongHeader(t *testing.T) {
+	first := strings.Repeat("de;q=0.5,", maxRanges-1) + "fr"
+	header := first + strings.Repeat(",en", 1<<20/3)
+	want := Preferred(first)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	got := Preferred(header)
+	runtime.ReadMemStats(&after)
+	if !slices.Equal(got, want) {
+		t.Errorf("Preferred(1 MiB header) = %q, want its first %d ranges' %q", got, maxRanges, want)
+	}
+	// Splitting the whole header would take 16 bytes per range, over
+	// 5 MiB here; the first ranges take well under 64 KiB.
+	if n := after.TotalAlloc - before.TotalAlloc; n > 64<<10 {
+		t.Errorf("Preferred(1 MiB header) allocated %d bytes, want under 64 KiB", n)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"unicode"
 
 	"github.com/passreset/passreset/pkg/fill"
 	"github.com/passreset/passreset/pkg/language"
@@ -197,6 +198,12 @@ func parseSet(lang string, read func(file string) (string, error)) (textSet, err
 		subject, hasPrefix := strings.CutPrefix(subject, "Subject: ")
 		if !ok || !hasPrefix || strings.Contains(subject, "\n") {
 			return textSet{}, fmt.Errorf("%s/%s.txt: want a first line \"Subject: ...\", then a blank line, then the text", lang, name)
+		}
+		// A lone \r, a tab or any other control character would reach
+		// the mail's Subject header, where the mailer refuses it on
+		// every send; refused here, a broken override stops the cold start.
+		if i := strings.IndexFunc(subject, unicode.IsControl); i >= 0 {
+			return textSet{}, fmt.Errorf("%s/%s.txt: the subject holds the control character %q; want one line of text", lang, name, subject[i:i+1])
 		}
 		var m mailTemplate
 		if m.subject, err = parse(lang, name+".txt subject", subject, fill.Parse, allowed, nil); err != nil {

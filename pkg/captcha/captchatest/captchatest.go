@@ -17,6 +17,11 @@ import (
 // providers refuse it (invalid-input-secret).
 const Secret = "0x4AAAAAAAtest-captcha-secret-not-real"
 
+// SiteKey is the site key the stand-in's tokens are solved on. A request
+// that names another (hCaptcha's sitekey) is refused as hCaptcha refuses
+// it (sitekey-secret-mismatch); one that names none is not checked.
+const SiteKey = "0x4AAAAAAAtest-site-key"
+
 // Tokens the stand-in answers: the provider's own answers, and its
 // failures.
 const (
@@ -32,6 +37,7 @@ const (
 type Request struct {
 	Method, ContentType      string
 	Secret, Response, Remote string
+	SiteKey                  string // "" when none was sent
 	// Problem says what was wrong with it ("" when nothing was).
 	Problem string
 }
@@ -74,6 +80,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		got.Problem = "form: " + err.Error()
 	}
 	got.Secret, got.Response, got.Remote = r.PostForm.Get("secret"), r.PostForm.Get("response"), r.PostForm.Get("remoteip")
+	got.SiteKey = r.PostForm.Get("sitekey")
 	s.mu.Lock()
 	s.requests = append(s.requests, got)
 	s.mu.Unlock()
@@ -85,6 +92,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"success":false,"error-codes":["bad-request"]}`))
 	case got.Secret != Secret:
 		_, _ = w.Write([]byte(`{"success":false,"error-codes":["invalid-input-secret"]}`))
+	case got.SiteKey != "" && got.SiteKey != SiteKey:
+		_, _ = w.Write([]byte(`{"success":false,"error-codes":["sitekey-secret-mismatch"]}`))
 	case got.Response == Good:
 		_, _ = w.Write([]byte(`{"success":true,"challenge_ts":"2026-01-01T00:00:00Z","hostname":"app.passreset.test","error-codes":[]}`))
 	case got.Response == Slow:
