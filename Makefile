@@ -79,12 +79,16 @@ test: test-go test-browser test-openapi
 # The second go test runs pkg/gateway's contract suite again with the accounts
 # behind the webhook back-end (PostgreSQL and the reference receiver,
 # through the signed hook), the third in a Cognito user pool on cognito-local:
-# every back-end runs the same suite (issue 14).
+# every back-end runs the same suite (issue 14). The Cognito pass runs 8 tests
+# at a time, not one per core: cognito-local stamps a user's changes to the
+# whole second, so its tests spend most of their time waiting for the next
+# second (pkg/apptest/cognito.go, nextStamp), not computing; 8 overlap those
+# waits (about 3 minutes instead of 6 on two cores).
 test-go: check-test-tools node_modules
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 	PASSRESET_TEST_USERS_BACKEND=webhook $(GO) test -race -count=1 -timeout 20m ./pkg/gateway
-	PASSRESET_TEST_USERS_BACKEND=cognito $(GO) test -race -count=1 -timeout 20m ./pkg/gateway
+	PASSRESET_TEST_USERS_BACKEND=cognito $(GO) test -race -count=1 -parallel 8 -timeout 20m ./pkg/gateway
 
 ## test-browser: the reset page in Debian's Chromium, driven by playwright-core
 ## (npm ci), against a passreset dev of its own on free ports: with and
