@@ -3,6 +3,7 @@ package reset
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // LinkRequest asks for a reset link by mail.
@@ -32,9 +33,32 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 	if err != nil {
 		return err
 	}
-	token, err := newToken(s.random)
+	token, rec, err := s.newLink(to, now)
 	if err != nil {
 		return err
+	}
+	// Stores the link and counts the send in one transaction, as for codes.
+	mail, err := s.store.IssueLink(ctx, rec, s.sendLimit(), now)
+	if err != nil {
+		refused(ctx, err)
+		return fmt.Errorf("issue link: %w", err)
+	}
+	if s.mailing(ctx, to, mail) {
+		err = s.mailLink(ctx, to, req.AcceptLanguage, rec, linkURL(s.settings.ResetURL, token))
+		if err = s.mailFailed(ctx, "link", err); err != nil {
+			return err
+		}
+	}
+	requested(ctx)
+	return nil
+}
+
+// newLink makes a link for to: its token, and the record stored for it,
+// which a decoy's (to.mail false) names no account.
+func (s *Service) newLink(to recipient, now time.Time) (Token, LinkRecord, error) {
+	token, err := newToken(s.random)
+	if err != nil {
+		return "", LinkRecord{}, err
 	}
 	rec := LinkRecord{
 		Hash:           hashToken(token),
@@ -47,23 +71,15 @@ func (s *Service) RequestLink(ctx context.Context, req LinkRequest) error {
 	if to.mail {
 		rec.Recipient = linkRecipient(token, to.acct.Email)
 	}
-	// Stores the link and counts the send in one transaction, as for codes.
-	mail, err := s.store.IssueLink(ctx, rec, s.sendLimit(), now)
-	if err != nil {
-		refused(ctx, err)
-		return fmt.Errorf("issue link: %w", err)
-	}
-	if s.mailing(ctx, to, mail) {
-		link := linkURL(s.settings.ResetURL, token)
-		err = s.sendOrWithdraw(ctx,
-			func(ctx context.Context) error {
-				return s.mailer.SendLink(ctx, recipientOf(to.acct, req.AcceptLanguage), link, s.settings.LinkTTL)
-			},
-			func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
-		if err = s.mailFailed(ctx, "link", err); err != nil {
-			return err
-		}
-	}
-	requested(ctx)
-	return nil
+	return token, rec, nil
+}
+
+// mailLink mails link, whose record is rec, to to's account, in its
+// language or else acceptLanguage's; if the mail fails, rec is withdrawn.
+func (s *Service) mailLink(ctx context.Context, to recipient, acceptLanguage string, rec LinkRecord, link string) error {
+	return s.sendOrWithdraw(ctx,
+		func(ctx context.Context) error {
+			return s.mailer.SendLink(ctx, recipientOf(to.acct, acceptLanguage), link, s.settings.LinkTTL)
+		},
+		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
 }

@@ -235,18 +235,9 @@ func (p *Support) SendLink(ctx context.Context, acct Account, print bool) (SentL
 		return SentLink{}, err
 	}
 	now := s.now()
-	token, err := newToken(s.random)
+	token, rec, err := s.newLink(to, now) // to is the account's own: mail is true
 	if err != nil {
 		return SentLink{}, err
-	}
-	rec := LinkRecord{
-		Hash:           hashToken(token),
-		Subject:        to.subject,
-		AccountID:      acct.ID,
-		SessionVersion: acct.SessionVersion,
-		ExpiresAt:      now.Add(s.settings.LinkTTL),
-		Owner:          to.owner,
-		Recipient:      linkRecipient(token, acct.Email),
 	}
 	allowed, err := s.store.IssueLink(ctx, rec, s.sendLimit(), now)
 	if err != nil {
@@ -263,12 +254,7 @@ func (p *Support) SendLink(ctx context.Context, acct Account, print bool) (SentL
 		sent.URL = link
 		return sent, nil
 	}
-	err = s.sendOrWithdraw(ctx,
-		func(ctx context.Context) error {
-			return s.mailer.SendLink(ctx, recipientOf(acct, ""), link, s.settings.LinkTTL)
-		},
-		func(ctx context.Context) error { return s.store.WithdrawLink(ctx, rec, s.sendLimit()) })
-	if err != nil {
+	if err := s.mailLink(ctx, to, "", rec, link); err != nil {
 		return SentLink{}, fmt.Errorf("send link mail (the link was withdrawn): %w", err)
 	}
 	return sent, nil
